@@ -1,0 +1,1 @@
+//! Procedural macros for TinyBase; use them through the `tinybase` crate.

@@ -1,0 +1,217 @@
+//! Request extractors whose failures use the error envelope instead of axum's plain-text
+//! rejections: [`Json`] bodies, [`Query`] strings and the client's IP address.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::Operation;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Error, ErrorKind, FieldErrors};
+
+/// A JSON request body of type `T`.
+///
+/// Rejections: 415 without a JSON content type, 413 over the body limit, 400 when the body
+/// is not JSON at all, 422 when it is JSON of the wrong shape (with the field named).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        if !is_json(req.headers()) {
+            return Err(Error::new(
+                ErrorKind::UnsupportedMediaType,
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::new(
+                    ErrorKind::PayloadTooLarge,
+                    "the request body is larger than the server accepts",
+                )
+            } else {
+                Error::bad_request(format!("could not read the request body: {rejection}"))
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parses a JSON body: 400 for bytes that are not JSON, 422 for JSON of the wrong shape.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|err| Error::bad_request(format!("the request body is not valid JSON: {err}")))?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let field = field_named_in(&inner).map_or_else(
+            || {
+                if path == "." {
+                    "body".to_owned()
+                } else {
+                    path.clone()
+                }
+            },
+            |name| {
+                if path == "." {
+                    name
+                } else {
+                    format!("{path}.{name}")
+                }
+            },
+        );
+        let mut fields = FieldErrors::default();
+        fields.add(field, inner.clone());
+        Error::validation(
+            format!("the request body does not have the expected shape: {inner}"),
+            fields,
+        )
+    })
+}
+
+/// Serde names the field in backticks for "missing field `x`" and "unknown field `x`";
+/// those errors sit at the parent's path, so the name must come from the message.
+fn field_named_in(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+impl<T: JsonSchema> OperationInput for Json<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        axum::Json::<T>::operation_input(ctx, operation);
+    }
+}
+
+/// Query-string parameters of type `T`; a bad parameter is a 400 naming it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                Error::bad_request(format!("bad query string: {}", rejection.body_text()))
+            })
+    }
+}
+
+impl<T: JsonSchema> OperationInput for Query<T> {
+    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
+        axum::extract::Query::<T>::operation_input(ctx, operation);
+    }
+}
+
+/// The IP address of the client's TCP connection (`0.0.0.0` when the server was started
+/// without connection info, as in router-only tests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+        Ok(Self(ip))
+    }
+}
+
+impl OperationInput for ClientIp {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+        age: u8,
+    }
+
+    fn fields_of(err: &Error) -> Value {
+        err.details().unwrap()["fields"].clone()
+    }
+
+    #[test]
+    fn not_json_is_400() {
+        let err = parse_json::<Body>(b"{not json").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadRequest);
+    }
+
+    #[test]
+    fn wrong_shape_is_422_naming_the_field() {
+        let err = parse_json::<Body>(br#"{"email": "a@b.c", "age": "old"}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation);
+        assert!(fields_of(&err).get("age").is_some(), "{err:?}");
+
+        let err = parse_json::<Body>(br#"{"age": 3}"#).unwrap_err();
+        assert!(fields_of(&err).get("email").is_some(), "{err:?}");
+
+        let err = parse_json::<Body>(br#"{"email": "a", "age": 3, "extra": 1}"#).unwrap_err();
+        assert!(fields_of(&err).get("extra").is_some(), "{err:?}");
+
+        let err = parse_json::<Body>(b"[1, 2]").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation);
+        assert!(fields_of(&err).get("body").is_some(), "{err:?}");
+    }
+
+    #[test]
+    fn json_content_types() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        headers.insert(
+            CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_json(&headers));
+        headers.insert(
+            CONTENT_TYPE,
+            "application/merge-patch+json".parse().unwrap(),
+        );
+        assert!(is_json(&headers));
+        headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json(&headers));
+    }
+}

@@ -1,0 +1,97 @@
+//! The HTTP layer: the router, the error envelope, extractors and one file per route group.
+//! Everything below this module is HTTP-agnostic; handlers translate between the two.
+
+mod docs;
+pub mod error;
+pub mod extract;
+mod fallback;
+mod layers;
+pub mod response;
+pub mod routes;
+
+use std::sync::Arc;
+
+use aide::axum::ApiRouter;
+use aide::openapi::{OpenApi, SecurityScheme};
+use aide::transform::TransformOpenApi;
+use axum::Router;
+use axum::extract::FromRef;
+
+pub use docs::ApiDocs;
+pub use layers::REQUEST_ID_HEADER;
+
+use crate::auth::{BEARER_SCHEME, LoginRateLimiter};
+use crate::config::Settings;
+use crate::db::Database;
+
+/// Everything a handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Database,
+    /// The settings the server started with.
+    pub settings: Arc<Settings>,
+    /// Login throttling.
+    pub login_limiter: Arc<LoginRateLimiter>,
+    /// The served OpenAPI document.
+    pub docs: ApiDocs,
+}
+
+impl FromRef<AppState> for Database {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl AppState {
+    /// State for a server over `db` with `settings`.
+    pub fn new(db: Database, settings: Settings) -> Self {
+        let login_limiter = LoginRateLimiter::new(
+            settings.auth.login_limit_per_email,
+            settings.auth.login_limit_per_ip,
+        );
+        Self {
+            db,
+            settings: Arc::new(settings),
+            login_limiter: Arc::new(login_limiter),
+            docs: ApiDocs::default(),
+        }
+    }
+}
+
+/// Builds the complete router: every route, the OpenAPI document, fallbacks and middleware.
+pub fn router(state: AppState) -> Router {
+    aide::generate::extract_schemas(true);
+    aide::generate::on_error(|err| tracing::warn!(%err, "OpenAPI generation"));
+    let mut api = OpenApi::default();
+    let routes = ApiRouter::new()
+        .merge(routes::health::routes())
+        .merge(routes::auth::routes())
+        .merge(routes::admin_users::routes())
+        .merge(routes::docs::routes())
+        .finish_api_with(&mut api, describe_api)
+        .fallback(fallback::not_found)
+        .method_not_allowed_fallback(fallback::method_not_allowed);
+    state.docs.publish(&api);
+    let settings = Arc::clone(&state.settings);
+    layers::apply(routes.with_state(state), &settings)
+}
+
+fn describe_api(api: TransformOpenApi<'_>) -> TransformOpenApi<'_> {
+    api.title("TinyBase API")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(
+            "Auth, collections, functions and schedules. Send `Authorization: Bearer <token>` \
+             (from `/api/auth/login`) to act as a user. Errors always have the shape \
+             `{\"error\": {\"code\", \"message\", \"details\"}}`.",
+        )
+        .security_scheme(
+            BEARER_SCHEME,
+            SecurityScheme::Http {
+                scheme: "bearer".to_owned(),
+                bearer_format: Some("opaque token".to_owned()),
+                description: Some("A token from /api/auth/login or /api/auth/register.".to_owned()),
+                extensions: Default::default(),
+            },
+        )
+}

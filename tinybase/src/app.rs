@@ -1,0 +1,159 @@
+//! Start-up split from serving: [`App`] turns settings into a ready [`Tinybase`] (database
+//! open and migrated), which hands out a router for tests or serves on a listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::auth::sessions;
+use crate::config::Settings;
+use crate::constants::TOKEN_PRUNE_INTERVAL_SECS;
+use crate::db::Database;
+use crate::{Error, Result};
+
+/// Configures a TinyBase server in code.
+///
+/// ```no_run
+/// # async fn example() -> tinybase::Result<()> {
+/// let mut settings = tinybase::config::Settings::default();
+/// settings.database.url = "data/app.db".into();
+/// let server = tinybase::App::new(settings).build().await?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+/// server.serve(listener, tinybase::shutdown_signal()).await
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct App {
+    settings: Settings,
+}
+
+impl App {
+    /// An app with these settings.
+    pub fn new(settings: Settings) -> Self {
+        Self { settings }
+    }
+
+    /// An app configured like the CLI: defaults < `config` (or `./tinybase.toml`) < env.
+    ///
+    /// # Errors
+    /// A configuration error naming the bad key and where it came from.
+    pub fn from_config(config: Option<&Path>) -> Result<Self> {
+        let settings = Settings::load(config).map_err(Error::internal)?;
+        Ok(Self::new(settings))
+    }
+
+    /// The settings so far.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Changes settings before building.
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+
+    /// Validates the settings and opens (creating and migrating) the database.
+    ///
+    /// # Errors
+    /// A bad setting, or a database that cannot be opened or migrated.
+    pub async fn build(self) -> Result<Tinybase> {
+        self.settings.validate().map_err(Error::internal)?;
+        let path = self.settings.database.path().map_err(Error::internal)?;
+        let db = tokio::task::spawn_blocking(move || Database::open(&path)).await??;
+        Ok(Tinybase {
+            state: AppState::new(db, self.settings),
+        })
+    }
+}
+
+/// A ready server: database open, settings checked.
+#[derive(Clone)]
+pub struct Tinybase {
+    state: AppState,
+}
+
+impl Tinybase {
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.state.db
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.state.settings
+    }
+
+    /// The complete HTTP router, without binding a port.
+    pub fn router(&self) -> Router {
+        api::router(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then lets in-flight requests
+    /// finish. Also runs periodic maintenance (expired-token pruning) while serving.
+    ///
+    /// # Errors
+    /// An I/O error from the listener.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let router = self.router();
+        let maintenance = tokio::spawn(maintain(self.state.db.clone()));
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        maintenance.abort();
+        served.map_err(Error::from)
+    }
+}
+
+/// Periodic housekeeping while the server runs.
+async fn maintain(db: Database) {
+    let mut every = tokio::time::interval(Duration::from_secs(TOKEN_PRUNE_INTERVAL_SECS));
+    loop {
+        every.tick().await;
+        match sessions::prune_expired(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "pruned expired tokens"),
+            Err(err) => tracing::warn!(%err, "could not prune expired tokens"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM: the usual way to ask a server to stop.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

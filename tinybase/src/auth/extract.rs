@@ -1,0 +1,147 @@
+//! axum extractors for the caller: [`CurrentUser`] (signed in), [`AdminUser`] (signed-in
+//! admin), and `Option<CurrentUser>` for routes open to everyone.
+//!
+//! Each request resolves its bearer token against the database, so admin rights and
+//! account deletion take effect at once rather than when a token expires.
+
+use aide::OperationInput;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, SecurityRequirement};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::sessions;
+use super::users::User;
+use crate::db::Database;
+use crate::{Error, Result};
+
+/// The name of the bearer security scheme in the OpenAPI document.
+pub const BEARER_SCHEME: &str = "bearer";
+
+/// A signed-in user. Rejects with 401 when the request has no valid token.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+/// A signed-in admin. Rejects with 401 without a valid token, 403 for a non-admin.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+/// The raw bearer token of the request, for logout.
+#[derive(Debug, Clone)]
+pub struct BearerToken(pub String);
+
+/// Reads the bearer token: `Ok(None)` when there is no `Authorization` header.
+fn bearer(parts: &Parts) -> Result<Option<&str>> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    Ok(Some(token))
+}
+
+async fn resolve(parts: &Parts, db: &Database) -> Result<Option<User>> {
+    let Some(token) = bearer(parts)? else {
+        return Ok(None);
+    };
+    match sessions::user_for_token(db, token).await? {
+        Some(user) => Ok(Some(user)),
+        None => Err(Error::unauthorized("the token is invalid or has expired")),
+    }
+}
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Database: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        match resolve(parts, &Database::from_ref(state)).await? {
+            Some(user) => Ok(Self(user)),
+            None => Err(Error::unauthorized(
+                "authentication required: send `Authorization: Bearer <token>`",
+            )),
+        }
+    }
+}
+
+/// Absent header → `None`; a header with a bad token is still a 401, so a client with an
+/// expired session finds out instead of silently acting as a guest.
+impl<S> OptionalFromRequestParts<S> for CurrentUser
+where
+    Database: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>> {
+        Ok(resolve(parts, &Database::from_ref(state)).await?.map(Self))
+    }
+}
+
+impl<S> FromRequestParts<S> for AdminUser
+where
+    Database: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        let CurrentUser(user) =
+            <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        if user.is_admin {
+            Ok(Self(user))
+        } else {
+            Err(Error::forbidden("admin rights required"))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
+        match bearer(parts)? {
+            Some(token) => Ok(Self(token.to_owned())),
+            None => Err(Error::unauthorized(
+                "authentication required: send `Authorization: Bearer <token>`",
+            )),
+        }
+    }
+}
+
+fn require_bearer(operation: &mut Operation) {
+    let requirement: SecurityRequirement = [(BEARER_SCHEME.to_owned(), Vec::new())].into();
+    if !operation.security.contains(&requirement) {
+        operation.security.push(requirement);
+    }
+}
+
+impl OperationInput for CurrentUser {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        require_bearer(operation);
+    }
+}
+
+impl OperationInput for AdminUser {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        require_bearer(operation);
+    }
+}
+
+impl OperationInput for BearerToken {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        require_bearer(operation);
+    }
+}

@@ -1,0 +1,109 @@
+//! Bearer-token sessions: issue on login, resolve on each request, revoke on logout.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::token;
+use super::users::{USER_COLUMNS, User};
+use crate::Result;
+use crate::db::{Database, format_timestamp, now};
+
+/// A token handed to a client, with when it stops working.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The bearer token. Shown once; only its hash is stored.
+    pub token: String,
+    /// Issue time plus the configured TTL.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues a new token for `user_id`, valid for `ttl_hours`.
+///
+/// # Errors
+/// Internal errors only (the user must exist).
+pub async fn issue(db: &Database, user_id: &str, ttl_hours: u32) -> Result<IssuedToken> {
+    let new = token::generate()?;
+    let issued_at = now();
+    let expires_at = issued_at + Duration::hours(i64::from(ttl_hours));
+    let user_id = user_id.to_owned();
+    let hash = new.hash;
+    db.write(move |tx| {
+        tx.execute(
+            "INSERT INTO auth_tokens (id, user_id, token_hash, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                Uuid::now_v7().to_string(),
+                user_id,
+                hash,
+                format_timestamp(issued_at),
+                format_timestamp(expires_at)
+            ],
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(IssuedToken {
+        token: new.token,
+        expires_at,
+    })
+}
+
+/// The user a token belongs to, read fresh from the database (so a demotion or deletion
+/// takes effect on the very next request), or `None` for an unknown or expired token.
+///
+/// # Errors
+/// Internal errors only.
+pub async fn user_for_token(db: &Database, bearer: &str) -> Result<Option<User>> {
+    let hash = token::hash(bearer);
+    db.read(move |conn| {
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(conn
+            .query_row(
+                &format!(
+                    "SELECT {columns} FROM auth_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.token_hash = ?1 AND t.expires_at > ?2"
+                ),
+                params![hash, format_timestamp(now())],
+                User::from_row,
+            )
+            .optional()?)
+    })
+    .await
+}
+
+/// Revokes one token. Revoking an unknown token is not an error.
+///
+/// # Errors
+/// Internal errors only.
+pub async fn revoke(db: &Database, bearer: &str) -> Result<()> {
+    let hash = token::hash(bearer);
+    db.write(move |tx| {
+        tx.execute("DELETE FROM auth_tokens WHERE token_hash = ?1", [hash])?;
+        Ok(())
+    })
+    .await
+}
+
+/// Revokes every token of a user, inside the caller's transaction.
+pub(crate) fn revoke_all_in(conn: &Connection, user_id: &str) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM auth_tokens WHERE user_id = ?1", [user_id])?)
+}
+
+/// Deletes expired tokens and returns how many went.
+///
+/// # Errors
+/// Internal errors only.
+pub async fn prune_expired(db: &Database) -> Result<usize> {
+    db.write(|tx| {
+        Ok(tx.execute(
+            "DELETE FROM auth_tokens WHERE expires_at <= ?1",
+            [format_timestamp(now())],
+        )?)
+    })
+    .await
+}

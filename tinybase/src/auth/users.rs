@@ -1,0 +1,405 @@
+//! User accounts: create, look up, list, change and delete, with the rules that keep at
+//! least one admin in place. HTTP-agnostic; the API layer calls these.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::password::{check_new_password, decoy_hash, hash_password, verify_password};
+use super::sessions;
+use crate::db::{Database, format_timestamp, now, parse_timestamp};
+use crate::pagination::{Page, Pagination};
+use crate::{Error, FieldErrors, Result};
+
+/// The longest email address accepted (RFC 5321's path limit).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// A user account as clients see it. The password hash never leaves the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct User {
+    /// UUIDv7 of the user.
+    pub id: String,
+    /// Normalised (trimmed, lower-case) email address; unique.
+    pub email: String,
+    /// Whether the user may use the admin API.
+    pub is_admin: bool,
+    /// When the account was created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When the account last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Columns of `users` in the order [`User::from_row`] reads them.
+pub(crate) const USER_COLUMNS: &str = "id, email, is_admin, created_at, updated_at";
+
+impl User {
+    /// Reads a user from a row selected with [`USER_COLUMNS`] (possibly table-qualified).
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            email: row.get(1)?,
+            is_admin: row.get(2)?,
+            created_at: parse_timestamp(&row.get::<_, String>(3)?)?,
+            updated_at: parse_timestamp(&row.get::<_, String>(4)?)?,
+        })
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Email address; normalised before storing.
+    pub email: String,
+    /// Plain-text password; hashed before storing.
+    pub password: String,
+    /// Whether the new user is an admin.
+    pub is_admin: bool,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New email address.
+    pub email: Option<String>,
+    /// New password. Setting it signs the user out everywhere.
+    pub password: Option<String>,
+    /// Promote or demote.
+    pub is_admin: Option<bool>,
+}
+
+/// Trims and lower-cases an email so `Ann@Example.com ` and `ann@example.com` are one account.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks the shape of a normalised email; returns the message to show when it is bad.
+pub fn check_email(email: &str) -> Option<&'static str> {
+    let Some((local, domain)) = email.split_once('@') else {
+        return Some("must be an email address like name@example.com");
+    };
+    let valid = !local.is_empty()
+        && email.len() <= MAX_EMAIL_LEN
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        None
+    } else {
+        Some("must be an email address like name@example.com")
+    }
+}
+
+/// What [`ensure_admin`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnsureAdmin {
+    /// A new admin account was created.
+    Created,
+    /// An existing user was made an admin.
+    Promoted,
+    /// The user was already an admin; nothing changed.
+    AlreadyAdmin,
+}
+
+/// Creates a user after checking the email and password.
+///
+/// # Errors
+/// 422 naming each bad field; 409 when the email is taken.
+pub async fn create(db: &Database, new: NewUser) -> Result<User> {
+    let email = normalize_email(&new.email);
+    let mut problems = FieldErrors::default();
+    if let Some(msg) = check_email(&email) {
+        problems.add("email", msg);
+    }
+    if let Some(msg) = check_new_password(&new.password) {
+        problems.add("password", msg);
+    }
+    problems.into_result("the user is not valid")?;
+
+    let password_hash = hash_blocking(new.password).await?;
+    let is_admin = new.is_admin;
+    db.write(move |tx| {
+        if email_taken(tx, &email, None)? {
+            return Err(email_conflict());
+        }
+        let at = format_timestamp(now());
+        let id = Uuid::now_v7().to_string();
+        tx.execute(
+            "INSERT INTO users (id, email, password_hash, is_admin, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![id, email, password_hash, is_admin, at],
+        )?;
+        get_in(tx, &id)
+    })
+    .await
+}
+
+/// Returns the user with this email and password.
+///
+/// # Errors
+/// 401 with one message for an unknown email and a wrong password alike.
+pub async fn verify_credentials(db: &Database, email: &str, password: String) -> Result<User> {
+    let email = normalize_email(email);
+    let found = db
+        .read(move |conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"),
+                    [&email],
+                    |row| Ok((User::from_row(row)?, row.get::<_, String>(5)?)),
+                )
+                .optional()?)
+        })
+        .await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, decoy_hash().to_owned()),
+    };
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await?;
+    match user {
+        Some(user) if matches => Ok(user),
+        _ => Err(Error::unauthorized("invalid email or password")),
+    }
+}
+
+/// The user with this id.
+///
+/// # Errors
+/// 404 when there is none.
+pub async fn get(db: &Database, id: &str) -> Result<User> {
+    let id = id.to_owned();
+    db.read(move |conn| get_in(conn, &id)).await
+}
+
+/// One page of users, oldest first, optionally only those whose email contains `search`.
+///
+/// # Errors
+/// Internal errors only.
+pub async fn list(db: &Database, page: Pagination, search: Option<String>) -> Result<Page<User>> {
+    let pattern = search
+        .map(|s| normalize_email(&s))
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", escape_like(&s)));
+    db.read(move |conn| {
+        let filter = "(?1 IS NULL OR email LIKE ?1 ESCAPE '\\')";
+        let total: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
+            params![pattern],
+            |row| row.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {filter}
+             ORDER BY created_at, id LIMIT ?2 OFFSET ?3"
+        ))?;
+        let items = stmt
+            .query_map(
+                params![pattern, page.limit(), page.offset()],
+                User::from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+    })
+    .await
+}
+
+/// Applies `changes` to a user and returns the result. A new password revokes every token
+/// the user holds. The last admin cannot be demoted.
+///
+/// # Errors
+/// 404 for an unknown user, 422 for a bad email or password, 409 for a taken email or
+/// for demoting the last admin.
+pub async fn update(db: &Database, id: &str, changes: UserChanges) -> Result<User> {
+    let email = changes.email.as_deref().map(normalize_email);
+    let mut problems = FieldErrors::default();
+    if let Some(msg) = email.as_deref().and_then(check_email) {
+        problems.add("email", msg);
+    }
+    if let Some(msg) = changes.password.as_deref().and_then(check_new_password) {
+        problems.add("password", msg);
+    }
+    problems.into_result("the changes are not valid")?;
+
+    let password_hash = match changes.password {
+        Some(password) => Some(hash_blocking(password).await?),
+        None => None,
+    };
+    let id = id.to_owned();
+    let is_admin = changes.is_admin;
+    db.write(move |tx| {
+        let current = get_in(tx, &id)?;
+        if current.is_admin && is_admin == Some(false) && admin_count(tx)? <= 1 {
+            return Err(Error::conflict(
+                "this is the last admin; promote another user before demoting this one",
+            ));
+        }
+        if let Some(email) = &email {
+            if email_taken(tx, email, Some(&id))? {
+                return Err(email_conflict());
+            }
+        }
+        let at = format_timestamp(now());
+        tx.execute(
+            "UPDATE users SET email = COALESCE(?2, email),
+                              password_hash = COALESCE(?3, password_hash),
+                              is_admin = COALESCE(?4, is_admin),
+                              updated_at = ?5
+             WHERE id = ?1",
+            params![id, email, password_hash, is_admin, at],
+        )?;
+        if password_hash.is_some() {
+            sessions::revoke_all_in(tx, &id)?;
+        }
+        get_in(tx, &id)
+    })
+    .await
+}
+
+/// Deletes a user and, with them, their tokens. The last admin cannot be deleted.
+///
+/// # Errors
+/// 404 for an unknown user, 409 for the last admin.
+pub async fn delete(db: &Database, id: &str) -> Result<()> {
+    let id = id.to_owned();
+    db.write(move |tx| {
+        let user = get_in(tx, &id)?;
+        if user.is_admin && admin_count(tx)? <= 1 {
+            return Err(Error::conflict(
+                "this is the last admin; promote another user before deleting this one",
+            ));
+        }
+        tx.execute("DELETE FROM users WHERE id = ?1", [&id])?;
+        Ok(())
+    })
+    .await
+}
+
+/// How many admins exist.
+///
+/// # Errors
+/// Internal errors only.
+pub async fn count_admins(db: &Database) -> Result<u64> {
+    db.read(|conn| Ok(u64::try_from(admin_count(conn)?).unwrap_or(0)))
+        .await
+}
+
+/// Makes sure `email` is an admin: creates the account with `password` when it does not
+/// exist, otherwise promotes it (its password is left unchanged).
+///
+/// # Errors
+/// 422 when creating with a bad email or password.
+pub async fn ensure_admin(db: &Database, email: &str, password: &str) -> Result<EnsureAdmin> {
+    let normalized = normalize_email(email);
+    let lookup = normalized.clone();
+    let existing = db
+        .read(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id, is_admin FROM users WHERE email = ?1",
+                    [&lookup],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?)),
+                )
+                .optional()?)
+        })
+        .await?;
+    match existing {
+        Some((_, true)) => Ok(EnsureAdmin::AlreadyAdmin),
+        Some((id, false)) => {
+            let changes = UserChanges {
+                is_admin: Some(true),
+                ..UserChanges::default()
+            };
+            update(db, &id, changes).await?;
+            Ok(EnsureAdmin::Promoted)
+        }
+        None => {
+            let new = NewUser {
+                email: normalized,
+                password: password.to_owned(),
+                is_admin: true,
+            };
+            create(db, new).await?;
+            Ok(EnsureAdmin::Created)
+        }
+    }
+}
+
+fn get_in(conn: &Connection, id: &str) -> Result<User> {
+    conn.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        User::from_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::not_found("no user with this id"))
+}
+
+fn admin_count(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT COUNT(*) FROM users WHERE is_admin = 1", [], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
+fn email_taken(conn: &Connection, email: &str, except_id: Option<&str>) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM users WHERE email = ?1 AND (?2 IS NULL OR id != ?2)",
+            params![email, except_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+fn email_conflict() -> Error {
+    Error::conflict("a user with this email already exists")
+        .with_details(serde_json::json!({ "fields": { "email": "is already taken" } }))
+}
+
+async fn hash_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern, so they match literally.
+pub(crate) fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Ann@Example.COM "), "ann@example.com");
+        assert!(check_email("ann@example.com").is_none());
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "ann@.com",
+        ] {
+            assert!(check_email(bad).is_some(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn like_escaping() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}

@@ -1,0 +1,10 @@
+//! Paths, names and limits used in more than one place.
+
+/// Where the OpenAPI document is served.
+pub(crate) const OPENAPI_PATH: &str = "/openapi.json";
+/// Where the interactive API reference is served.
+pub(crate) const DOCS_PATH: &str = "/docs";
+/// Where the admin UI is served.
+pub(crate) const ADMIN_PATH: &str = "/admin";
+/// How often expired tokens are deleted, in seconds.
+pub(crate) const TOKEN_PRUNE_INTERVAL_SECS: u64 = 3600;

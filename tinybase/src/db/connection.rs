@@ -1,0 +1,32 @@
+//! Per-connection settings, applied to every connection the process opens.
+
+use rusqlite::Connection;
+
+/// How long a connection waits on a lock before giving up, in milliseconds. Writes are
+/// serialised in-process, so this only matters when another process holds the file.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// What a connection is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// The single connection that writes.
+    Writer,
+    /// A pooled connection that must never write.
+    Reader,
+}
+
+/// Applies TinyBase's pragmas. WAL lets readers run beside the writer;
+/// `synchronous=NORMAL` is durable across application crashes in WAL mode and much faster
+/// than FULL; `trusted_schema=OFF` keeps SQL functions out of schema objects we did not make.
+pub(super) fn configure(conn: &Connection, role: Role) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
+    conn.pragma_update(None, "trusted_schema", "OFF")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    if role == Role::Reader {
+        conn.pragma_update(None, "query_only", "ON")?;
+    }
+    Ok(())
+}

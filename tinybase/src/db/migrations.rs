@@ -1,0 +1,99 @@
+//! Embedded, numbered schema migrations, applied at start-up and tracked in the database.
+
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use super::time::{format_timestamp, now};
+use crate::{Error, Result};
+
+/// Every migration, in order. Append only: a shipped migration never changes.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "initial", include_str!("migrations/0001_initial.sql"))];
+
+/// Applies every migration newer than the database, each in its own transaction.
+pub(super) fn apply(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY,
+             name TEXT NOT NULL,
+             applied_at TEXT NOT NULL
+         )",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    let newest = MIGRATIONS.last().map_or(0, |(version, _, _)| *version);
+    if current > newest {
+        return Err(Error::internal(format!(
+            "the database is at schema version {current}, newer than this TinyBase build \
+             knows ({newest}); upgrade TinyBase"
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS.iter().filter(|(v, _, _)| *v > current) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql).map_err(|err| {
+            Error::internal(format!("migration {version} ({name}) failed: {err}"))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![version, name, format_timestamp(now())],
+        )?;
+        tx.commit()?;
+        tracing::info!(version, name, "applied database migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_strictly_increasing_from_one() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|(v, _, _)| *v).collect();
+        let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+        assert_eq!(versions, expected);
+    }
+
+    #[test]
+    fn applying_twice_is_a_no_op() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        apply(&mut conn).unwrap();
+        let count: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, MIGRATIONS.len() as i64);
+        for table in [
+            "users",
+            "auth_tokens",
+            "collections",
+            "records",
+            "function_calls",
+            "function_schedules",
+        ] {
+            let n: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 1, "table {table} missing");
+        }
+    }
+
+    #[test]
+    fn a_newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        let err = apply(&mut conn).unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+    }
+}

@@ -1,0 +1,134 @@
+//! SQLite storage: one file, a pool of readers and a single serialised writer.
+//!
+//! SQLite allows one writer at a time. Rather than let concurrent writers fight over the
+//! lock (and surface `SQLITE_BUSY`), every write goes through [`Database::write`], which
+//! holds the one writer connection and runs the closure in an `IMMEDIATE` transaction.
+//! Reads use a pool of `query_only` connections and never wait for writers (WAL).
+//! Both run on tokio's blocking pool so SQLite never stalls the async executor.
+
+mod connection;
+mod migrations;
+mod time;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::{Error, Result};
+
+pub use rusqlite;
+pub use time::{format_timestamp, now, parse_timestamp};
+
+/// How many read connections the pool keeps at most.
+const READ_POOL_SIZE: u32 = 8;
+
+/// A handle to the TinyBase database. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    readers: Pool<SqliteConnectionManager>,
+    writer: Mutex<Connection>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database file at `path` and applies pending
+    /// migrations. Blocking: call it before serving, or from `spawn_blocking`.
+    ///
+    /// # Errors
+    /// Fails when the file cannot be created or opened, or a migration fails.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|err| {
+                Error::internal(format!(
+                    "cannot create database directory {}: {err}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let mut writer = Connection::open(path).map_err(|err| {
+            Error::internal(format!("cannot open database {}: {err}", path.display()))
+        })?;
+        connection::configure(&writer, connection::Role::Writer)?;
+        migrations::apply(&mut writer)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_init(|conn| connection::configure(conn, connection::Role::Reader));
+        let readers = Pool::builder()
+            .max_size(READ_POOL_SIZE)
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                readers,
+                writer: Mutex::new(writer),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` with a read-only connection on the blocking pool.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error when no connection is available.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.read_blocking(f)).await?
+    }
+
+    /// Runs `f` inside one `IMMEDIATE` write transaction on the blocking pool; commits when
+    /// `f` returns `Ok`, rolls back otherwise. Writers queue; they never see `SQLITE_BUSY`.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error if the transaction cannot commit.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
+    }
+
+    /// [`Database::read`] for code already on a blocking thread.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error when no connection is available.
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.inner.readers.get()?;
+        f(&conn)
+    }
+
+    /// [`Database::write`] for code already on a blocking thread.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error if the transaction cannot commit.
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        // A panic while holding the lock poisons it, but the transaction it held was rolled
+        // back when it unwound, so the connection is still sound to reuse.
+        let mut conn = self
+            .inner
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
