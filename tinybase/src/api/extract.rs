@@ -56,25 +56,19 @@ where
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|err| Error::bad_request(format!("the request body is not valid JSON: {err}")))?;
+    let top_is_object = value.is_object();
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        let field = field_named_in(&inner).map_or_else(
-            || {
-                if path == "." {
-                    "body".to_owned()
-                } else {
-                    path.clone()
-                }
-            },
-            |name| {
-                if path == "." {
-                    name
-                } else {
-                    format!("{path}.{name}")
-                }
-            },
-        );
+        // Serde reports a missing field at its parent's path and an unknown one at its own.
+        let field = match (field_named_in(&inner), path.as_str()) {
+            // Serde reads an array positionally into a struct; blame the whole body instead.
+            _ if !top_is_object => "body".to_owned(),
+            (Some(name), ".") => name,
+            (Some(name), path) if !path.ends_with(&name) => format!("{path}.{name}"),
+            (_, ".") => "body".to_owned(),
+            (_, path) => path.to_owned(),
+        };
         let mut fields = FieldErrors::default();
         fields.add(field, inner.clone());
         Error::validation(

@@ -1,0 +1,283 @@
+//! The command line as a user runs it: `init`, `serve`, `admin create`, configuration
+//! layering, bad configuration, and graceful shutdown on SIGTERM.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{Server, free_port, login, run_app, workdir};
+
+const ADMIN_ENV: [(&str, &str); 2] = [
+    ("TINYBASE_ADMIN_EMAIL", "boss@example.com"),
+    ("TINYBASE_ADMIN_PASSWORD", "boss-password"),
+];
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn init_creates_config_database_and_admin_then_serve_lets_the_admin_in() {
+    let (_guard, dir) = workdir();
+    let out = run_app(&dir, &["init"], &ADMIN_ENV);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("admin: created boss@example.com"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(dir.join("tinybase.toml").is_file());
+    assert!(dir.join("tinybase.db").is_file());
+
+    // Idempotent: a second run changes nothing and says so.
+    let config_before = std::fs::read_to_string(dir.join("tinybase.toml")).unwrap();
+    let out = run_app(&dir, &["init"], &ADMIN_ENV);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("already an admin"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("tinybase.toml")).unwrap(),
+        config_before
+    );
+
+    let mut server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let health: serde_json::Value = reqwest::get(format!("{}/api/health", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let (status, body) = login(&server.base, "boss@example.com", "boss-password").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["is_admin"], true);
+
+    server.terminate();
+    assert!(server.wait().success());
+}
+
+#[tokio::test]
+async fn init_without_admin_settings_explains_how_to_create_one() {
+    let (_guard, dir) = workdir();
+    let out = run_app(&dir, &["init"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("admin create"), "{}", stdout(&out));
+
+    let mut server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
+    server.terminate();
+    server.wait();
+    assert!(
+        server.log.iter().any(|l| l.contains("no admin yet")),
+        "{:#?}",
+        server.log
+    );
+}
+
+#[tokio::test]
+async fn admin_create_creates_then_promotes() {
+    let (_guard, dir) = workdir();
+    let out = run_app(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Ops@Example.com",
+            "--password",
+            "ops-password",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("created ops@example.com"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run_app(
+        &dir,
+        &["admin", "create", "--email", "ops@example.com"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("already an admin"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run_app(
+        &dir,
+        &[
+            "admin",
+            "create",
+            "--email",
+            "new@example.com",
+            "--password",
+            "short",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not valid"), "{}", stderr(&out));
+
+    let server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
+    let (status, _) = login(&server.base, "ops@example.com", "ops-password").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn settings_layer_defaults_then_file_then_env_then_flags() {
+    let (_guard, dir) = workdir();
+    // Defaults: port 8000 is not asserted (it may be taken); the database default is.
+    let file_port = free_port();
+    std::fs::write(
+        dir.join("tinybase.toml"),
+        format!("[server]\nport = {file_port}\n\n[database]\nurl = \"sqlite:///./from-file.db\"\n"),
+    )
+    .unwrap();
+    let server = Server::start(&dir, &[], &[]).unwrap();
+    assert_eq!(server.port(), file_port, "the file sets the port");
+    assert!(
+        dir.join("from-file.db").is_file(),
+        "the file sets the database"
+    );
+    drop(server);
+
+    let env_port = free_port();
+    let port_text = env_port.to_string();
+    let server = Server::start(
+        &dir,
+        &[],
+        &[
+            ("TINYBASE_SERVER_PORT", &port_text),
+            ("TINYBASE_DB_URL", "env.db"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(server.port(), env_port, "env beats the file");
+    assert!(
+        dir.join("env.db").is_file(),
+        "env beats the file for the database"
+    );
+    drop(server);
+
+    let flag_port = free_port();
+    let flag_text = flag_port.to_string();
+    let server = Server::start(
+        &dir,
+        &["--port", &flag_text],
+        &[("TINYBASE_SERVER_PORT", &port_text)],
+    )
+    .unwrap();
+    assert_eq!(server.port(), flag_port, "the flag beats env");
+    drop(server);
+
+    // An explicit --config file replaces ./tinybase.toml.
+    let other = dir.join("other.toml");
+    let other_port = free_port();
+    std::fs::write(&other, format!("[server]\nport = {other_port}\n")).unwrap();
+    let other_arg = other.display().to_string();
+    let server = Server::start(&dir, &["--config", &other_arg], &[]).unwrap();
+    assert_eq!(server.port(), other_port);
+}
+
+#[test]
+fn bad_configuration_fails_start_up_naming_the_key_and_source() {
+    let (_guard, dir) = workdir();
+    let out = run_app(&dir, &["serve"], &[("TINYBASE_SERVER_PORT", "eighty")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("TINYBASE_SERVER_PORT") && err.contains("eighty"),
+        "{err}"
+    );
+
+    let out = run_app(&dir, &["serve"], &[("TINYBASE_SERVR_PORT", "8000")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("TINYBASE_SERVR_PORT"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(dir.join("tinybase.toml"), "[server]\nprot = 9000\n").unwrap();
+    let out = run_app(&dir, &["serve"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("prot") && err.contains("tinybase.toml"),
+        "{err}"
+    );
+
+    std::fs::write(dir.join("tinybase.toml"), "[auth]\ntoken_ttl_hours = 0\n").unwrap();
+    let out = run_app(&dir, &["serve"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("token_ttl_hours"), "{}", stderr(&out));
+
+    let out = run_app(&dir, &["serve", "--config", "missing.toml"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("missing.toml"), "{}", stderr(&out));
+
+    // Nothing was created by the failed starts.
+    assert!(!dir.join("tinybase.db").exists());
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    let (_guard, dir) = workdir();
+    let mut server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
+    let body = br#"{"email": "late@example.com", "password": "late-password"}"#;
+
+    // Send the headers and half the body, so the request is certainly in flight...
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..10]).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // ...then ask the server to stop, and finish the request afterwards.
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+    stream.write_all(&body[10..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let status = server.wait();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", server.port())).is_err(),
+        "still accepting connections after shutdown"
+    );
+}
