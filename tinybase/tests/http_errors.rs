@@ -1,0 +1,392 @@
+//! Protocol-level behaviour over a real HTTP server: bad bodies, unknown routes and methods,
+//! request ids, security headers and CORS.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::{TestServer, assert_status_error, read};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::json;
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).map(|v| v.to_str().expect("ASCII header"))
+}
+
+/// Asserts the headers every response must carry; returns the request id.
+#[track_caller]
+fn assert_standard_headers(response: &Response) -> String {
+    let headers = response.headers();
+    let id = header(headers, "x-request-id")
+        .unwrap_or_else(|| panic!("no x-request-id on {} {}", response.status(), response.url()));
+    assert!(!id.is_empty());
+    assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(headers, "x-frame-options"), Some("DENY"));
+    id.to_owned()
+}
+
+#[track_caller]
+fn assert_json_content_type(response: &Response) {
+    let content_type = header(response.headers(), "content-type").expect("content-type");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_400() {
+    let server = TestServer::start().await;
+    let before = server.user_count().await;
+    for body in [r#"{"email":"#, "", "not json", r#"{"email": "a@b.co",}"#] {
+        let response = server
+            .client
+            .post(server.url("/api/auth/register"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_json_content_type(&response);
+        let response = read(response).await;
+        assert_status_error(&response, StatusCode::BAD_REQUEST, "bad_request");
+    }
+    assert_eq!(server.user_count().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_of_the_wrong_shape_is_422() {
+    let server = TestServer::start().await;
+    let before = server.user_count().await;
+
+    let response = server
+        .post(
+            "/api/auth/register",
+            None,
+            json!(["a@example.com", "password1"]),
+        )
+        .await;
+    let error = assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert!(error["details"]["fields"]["body"].is_string(), "{error}");
+
+    for body in [json!("a string"), json!(42), json!(null)] {
+        let response = server.post("/api/auth/register", None, body).await;
+        assert_status_error(
+            &response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+    }
+
+    let response = server
+        .post(
+            "/api/auth/register",
+            None,
+            json!({ "email": 42, "password": "password1" }),
+        )
+        .await;
+    let error = assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert!(error["details"]["fields"]["email"].is_string(), "{error}");
+    assert_eq!(server.user_count().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_declared_json_is_415() {
+    let server = TestServer::start().await;
+    let before = server.user_count().await;
+    let body = r#"{"email": "ct@example.com", "password": "password1"}"#;
+
+    let response = server
+        .client
+        .post(server.url("/api/auth/register"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_standard_headers(&response);
+    let response = read(response).await;
+    assert_status_error(
+        &response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "json"] {
+        let response = server
+            .client
+            .post(server.url("/api/auth/register"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let response = read(response).await;
+        assert_status_error(
+            &response,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        );
+    }
+    assert_eq!(server.user_count().await, before);
+
+    // A JSON content type with parameters is fine.
+    let response = server
+        .client
+        .post(server.url("/api/auth/register"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(server.user_count().await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_is_413() {
+    let server = TestServer::start_with(|s| s.server.body_limit_bytes = 2048).await;
+    let before = server.user_count().await;
+    let body = json!({ "email": "big@example.com", "password": "p".repeat(10 * 1024) });
+    let response = server
+        .client
+        .post(server.url("/api/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_standard_headers(&response);
+    let response = read(response).await;
+    assert_status_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    assert_eq!(server.user_count().await, before);
+
+    // A body under the limit on the same server is accepted.
+    server.register("small@example.com", "password1").await;
+    assert_eq!(server.user_count().await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_are_404_json() {
+    let server = TestServer::start().await;
+    for (method, path) in [
+        (Method::GET, "/api/nope"),
+        (Method::POST, "/api/nope"),
+        (Method::GET, "/api/auth"),
+        (Method::GET, "/api/admin/users/1/extra"),
+    ] {
+        let response = server
+            .client
+            .request(method.clone(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_standard_headers(&response);
+        assert_json_content_type(&response);
+        let response = read(response).await;
+        assert_status_error(&response, StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_methods_are_405_json() {
+    let server = TestServer::start().await;
+    for (method, path) in [
+        (Method::POST, "/api/health"),
+        (Method::DELETE, "/api/health"),
+        (Method::GET, "/api/auth/login"),
+        (Method::PUT, "/api/admin/users"),
+    ] {
+        let response = server
+            .client
+            .request(method.clone(), server.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_standard_headers(&response);
+        assert_json_content_type(&response);
+        let response = read(response).await;
+        assert_status_error(
+            &response,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_ok_with_the_version() {
+    let server = TestServer::start().await;
+    let (status, body) = server.get("/api/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_has_a_request_id_and_security_headers() {
+    let server = TestServer::start().await;
+    let mut ids = std::collections::BTreeSet::new();
+    let requests = [
+        (Method::GET, "/api/health"),
+        (Method::GET, "/api/auth/me"),
+        (Method::GET, "/api/nope"),
+        (Method::POST, "/api/health"),
+        (Method::POST, "/api/auth/login"),
+        (Method::GET, "/openapi.json"),
+        (Method::GET, "/docs"),
+    ];
+    for (method, path) in requests {
+        let response = server
+            .client
+            .request(method, server.url(path))
+            .send()
+            .await
+            .unwrap();
+        let id = assert_standard_headers(&response);
+        assert!(ids.insert(id.clone()), "request id {id} reused");
+        // Generated ids are UUIDs.
+        assert_eq!(id.len(), 36, "{id}");
+        assert_eq!(id.matches('-').count(), 4, "{id}");
+    }
+
+    // A client-sent id is echoed back, on success and on error alike.
+    for path in ["/api/health", "/api/nope"] {
+        let response = server
+            .client
+            .get(server.url(path))
+            .header("x-request-id", "my-trace-id-123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            header(response.headers(), "x-request-id"),
+            Some("my-trace-id-123"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_is_off_by_default() {
+    let server = TestServer::start().await;
+    let response = server
+        .client
+        .get(server.url("/api/health"))
+        .header("origin", "http://example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header(response.headers(), "access-control-allow-origin"),
+        None
+    );
+
+    let response = server
+        .client
+        .request(Method::OPTIONS, server.url("/api/auth/login"))
+        .header("origin", "http://example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(response.headers(), "access-control-allow-origin"),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_allows_only_configured_origins() {
+    let server = TestServer::start_with(|s| {
+        s.cors.allow_origins = vec!["http://example.com".to_owned()];
+    })
+    .await;
+
+    let response = server
+        .client
+        .get(server.url("/api/health"))
+        .header("origin", "http://example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header(response.headers(), "access-control-allow-origin"),
+        Some("http://example.com")
+    );
+    let exposed = header(response.headers(), "access-control-expose-headers").unwrap_or("");
+    assert!(
+        exposed.to_ascii_lowercase().contains("x-request-id"),
+        "{exposed:?}"
+    );
+
+    // An error response carries it too, so a browser can read the envelope.
+    let response = server
+        .client
+        .get(server.url("/api/auth/me"))
+        .header("origin", "http://example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(response.headers(), "access-control-allow-origin"),
+        Some("http://example.com")
+    );
+
+    for origin in ["http://other.com", "http://example.com.evil.io", "https://example.com"] {
+        let response = server
+            .client
+            .get(server.url("/api/health"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            header(response.headers(), "access-control-allow-origin"),
+            None,
+            "{origin}"
+        );
+    }
+
+    // A preflight from the allowed origin is answered.
+    let response = server
+        .client
+        .request(Method::OPTIONS, server.url("/api/auth/login"))
+        .header("origin", "http://example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type,authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        header(response.headers(), "access-control-allow-origin"),
+        Some("http://example.com")
+    );
+    let methods = header(response.headers(), "access-control-allow-methods").unwrap_or("");
+    assert!(methods.contains("POST"), "{methods:?}");
+    let headers = header(response.headers(), "access-control-allow-headers")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers:?}"
+    );
+}
