@@ -114,13 +114,7 @@ impl Error {
 
     /// 422 with one message per offending field, reported together.
     pub fn validation(message: impl Into<String>, fields: FieldErrors) -> Self {
-        let fields: serde_json::Map<String, Value> = fields
-            .0
-            .into_iter()
-            .map(|(name, msg)| (name, Value::String(msg)))
-            .collect();
-        Self::new(ErrorKind::Validation, message)
-            .with_details(serde_json::json!({ "fields": fields }))
+        Self::new(ErrorKind::Validation, message).with_details(fields.into_details())
     }
 
     /// 422 for a single field.
@@ -214,6 +208,16 @@ impl FieldErrors {
     /// True when no problem was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The `{"fields": {name: message}}` details object of an error.
+    pub fn into_details(self) -> Value {
+        let fields: serde_json::Map<String, Value> = self
+            .0
+            .into_iter()
+            .map(|(name, msg)| (name, Value::String(msg)))
+            .collect();
+        serde_json::json!({ "fields": fields })
     }
 
     /// `Ok(())` when empty, else a 422 [`Error`] carrying every message.

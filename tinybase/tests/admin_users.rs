@@ -99,7 +99,12 @@ async fn list_paginates_oldest_first() {
     // Defaults: page 1, 20 per page.
     let (status, page) = server.get("/api/admin/users", Some(&admin)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    let mut keys: Vec<&str> = page.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = page
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
@@ -146,7 +151,10 @@ async fn list_paginates_oldest_first() {
     let mut seen = std::collections::BTreeSet::new();
     for n in 1..=3 {
         let (_, page) = server
-            .get(&format!("/api/admin/users?per_page=10&page={n}"), Some(&admin))
+            .get(
+                &format!("/api/admin/users?per_page=10&page={n}"),
+                Some(&admin),
+            )
             .await;
         for user in page["items"].as_array().unwrap() {
             assert!(seen.insert(user["id"].as_str().unwrap().to_owned()));
@@ -303,7 +311,10 @@ async fn create_get_and_duplicates() {
         "validation_failed",
     );
     assert!(error["details"]["fields"]["email"].is_string(), "{error}");
-    assert!(error["details"]["fields"]["password"].is_string(), "{error}");
+    assert!(
+        error["details"]["fields"]["password"].is_string(),
+        "{error}"
+    );
     assert_eq!(server.user_count().await, before);
 }
 
@@ -342,7 +353,11 @@ async fn patch_changes_email_admin_rights_and_password() {
 
     // Email: normalised; the session survives an email change.
     let (status, body) = server
-        .patch(&path, Some(&admin), json!({ "email": " Changed@Example.com" }))
+        .patch(
+            &path,
+            Some(&admin),
+            json!({ "email": " Changed@Example.com" }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_user_shape(&body, "changed@example.com", false);
@@ -364,7 +379,11 @@ async fn patch_changes_email_admin_rights_and_password() {
 
     // Password: every token of that user is revoked; the new password logs in.
     let (status, body) = server
-        .patch(&path, Some(&admin), json!({ "password": "brand new password" }))
+        .patch(
+            &path,
+            Some(&admin),
+            json!({ "password": "brand new password" }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_user_shape(&body, "changed@example.com", true);
@@ -413,7 +432,10 @@ async fn bad_patches_are_rejected_and_change_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    assert!(error["details"]["fields"]["nickname"].is_string(), "{error}");
+    assert!(
+        error["details"]["fields"]["nickname"].is_string(),
+        "{error}"
+    );
 
     let response = server
         .patch(&path, Some(&admin), json!({ "is_admin": "yes" }))
@@ -423,7 +445,10 @@ async fn bad_patches_are_rejected_and_change_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    assert!(error["details"]["fields"]["is_admin"].is_string(), "{error}");
+    assert!(
+        error["details"]["fields"]["is_admin"].is_string(),
+        "{error}"
+    );
 
     let response = server
         .patch(
@@ -438,7 +463,10 @@ async fn bad_patches_are_rejected_and_change_nothing() {
         "validation_failed",
     );
     assert!(error["details"]["fields"]["email"].is_string(), "{error}");
-    assert!(error["details"]["fields"]["password"].is_string(), "{error}");
+    assert!(
+        error["details"]["fields"]["password"].is_string(),
+        "{error}"
+    );
 
     let response = server
         .patch(

@@ -278,7 +278,10 @@ async fn missing_and_unknown_fields_are_422() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    assert!(error["details"]["fields"]["password"].is_string(), "{error}");
+    assert!(
+        error["details"]["fields"]["password"].is_string(),
+        "{error}"
+    );
 
     let response = server
         .post(
@@ -292,7 +295,10 @@ async fn missing_and_unknown_fields_are_422() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    assert!(error["details"]["fields"]["is_admin"].is_string(), "{error}");
+    assert!(
+        error["details"]["fields"]["is_admin"].is_string(),
+        "{error}"
+    );
     assert_eq!(server.user_count().await, before);
 }
 
@@ -355,7 +361,12 @@ async fn missing_garbage_malformed_and_expired_tokens_are_401() {
             "{header}"
         );
         let response = common::read(response).await;
-        assert_eq!(response.0, StatusCode::UNAUTHORIZED, "{header}: {}", response.1);
+        assert_eq!(
+            response.0,
+            StatusCode::UNAUTHORIZED,
+            "{header}: {}",
+            response.1
+        );
         assert_error(&response.1, "unauthorized");
     }
 
@@ -401,7 +412,10 @@ async fn only_a_hash_of_the_token_is_stored() {
     let secret = token.strip_prefix("tb_").unwrap();
     assert_ne!(hash, &token);
     assert!(!hash.contains(secret), "stored {hash} contains the token");
-    assert!(!hash.contains(&secret[..16]), "stored {hash} contains part of the token");
+    assert!(
+        !hash.contains(&secret[..16]),
+        "stored {hash} contains part of the token"
+    );
     assert_eq!(hash.len(), 64, "SHA-256 hex: {hash}");
     assert_eq!(hash, &tinybase::auth::token::hash(&token));
 

@@ -18,8 +18,13 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[track_caller]
 fn assert_standard_headers(response: &Response) -> String {
     let headers = response.headers();
-    let id = header(headers, "x-request-id")
-        .unwrap_or_else(|| panic!("no x-request-id on {} {}", response.status(), response.url()));
+    let id = header(headers, "x-request-id").unwrap_or_else(|| {
+        panic!(
+            "no x-request-id on {} {}",
+            response.status(),
+            response.url()
+        )
+    });
     assert!(!id.is_empty());
     assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
     assert_eq!(header(headers, "x-frame-options"), Some("DENY"));
@@ -60,12 +65,9 @@ async fn json_of_the_wrong_shape_is_422() {
     let server = TestServer::start().await;
     let before = server.user_count().await;
 
+    // An array that does not even line up with the fields positionally.
     let response = server
-        .post(
-            "/api/auth/register",
-            None,
-            json!(["a@example.com", "password1"]),
-        )
+        .post("/api/auth/register", None, json!(["a@example.com"]))
         .await;
     let error = assert_status_error(
         &response,
@@ -74,7 +76,7 @@ async fn json_of_the_wrong_shape_is_422() {
     );
     assert!(error["details"]["fields"]["body"].is_string(), "{error}");
 
-    for body in [json!("a string"), json!(42), json!(null)] {
+    for body in [json!("a string"), json!(42), json!(null), json!([])] {
         let response = server.post("/api/auth/register", None, body).await;
         assert_status_error(
             &response,
@@ -97,6 +99,49 @@ async fn json_of_the_wrong_shape_is_422() {
     );
     assert!(error["details"]["fields"]["email"].is_string(), "{error}");
     assert_eq!(server.user_count().await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_array_where_an_object_belongs_is_422_even_when_it_lines_up() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (_, user) = server.register("victim@example.com", "password1").await;
+    let before = server.user_count().await;
+
+    // Two strings line up with `{email, password}`.
+    let response = server
+        .post(
+            "/api/auth/register",
+            None,
+            json!(["array@example.com", "password1"]),
+        )
+        .await;
+    let error = assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert!(error["details"]["fields"]["body"].is_string(), "{error}");
+    assert_eq!(server.user_count().await, before);
+
+    // `[email, password, is_admin]` lines up with the admin update.
+    let id = user["id"].as_str().unwrap();
+    let response = server
+        .patch(
+            &format!("/api/admin/users/{id}"),
+            Some(&admin),
+            json!([null, null, true]),
+        )
+        .await;
+    assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let stored = tinybase::auth::users::get(server.app.database(), id)
+        .await
+        .unwrap();
+    assert!(!stored.is_admin, "an array body promoted the user");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -349,7 +394,11 @@ async fn cors_allows_only_configured_origins() {
         Some("http://example.com")
     );
 
-    for origin in ["http://other.com", "http://example.com.evil.io", "https://example.com"] {
+    for origin in [
+        "http://other.com",
+        "http://example.com.evil.io",
+        "https://example.com",
+    ] {
         let response = server
             .client
             .get(server.url("/api/health"))
@@ -371,7 +420,10 @@ async fn cors_allows_only_configured_origins() {
         .request(Method::OPTIONS, server.url("/api/auth/login"))
         .header("origin", "http://example.com")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type,authorization")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
         .send()
         .await
         .unwrap();

@@ -63,6 +63,9 @@ impl Server {
         for (key, value) in env {
             cmd.env(key, value);
         }
+        // Every path below either hands the child to `Server` (killed and reaped on drop)
+        // or kills it.
+        #[allow(clippy::zombie_processes)]
         let mut child = cmd.spawn().expect("the app starts");
         let stderr = child.stderr.take().unwrap();
         let (tx, lines) = channel();
@@ -104,6 +107,7 @@ impl Server {
             }
         }
         let _ = child.kill();
+        let _ = child.wait();
         Err(format!("did not start listening:\n{}", log.join("\n")))
     }
 

@@ -53,17 +53,19 @@ where
 }
 
 /// Parses a JSON body: 400 for bytes that are not JSON, 422 for JSON of the wrong shape.
+/// Every TinyBase request body is an object; anything else is refused before serde sees
+/// it, because serde would otherwise read an array into a struct by position.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|err| Error::bad_request(format!("the request body is not valid JSON: {err}")))?;
-    let top_is_object = value.is_object();
+    if !value.is_object() {
+        return Err(Error::invalid_field("body", "must be a JSON object"));
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
         // Serde reports a missing field at its parent's path and an unknown one at its own.
         let field = match (field_named_in(&inner), path.as_str()) {
-            // Serde reads an array positionally into a struct; blame the whole body instead.
-            _ if !top_is_object => "body".to_owned(),
             (Some(name), ".") => name,
             (Some(name), path) if !path.ends_with(&name) => format!("{path}.{name}"),
             (_, ".") => "body".to_owned(),

@@ -235,10 +235,10 @@ pub async fn update(db: &Database, id: &str, changes: UserChanges) -> Result<Use
                 "this is the last admin; promote another user before demoting this one",
             ));
         }
-        if let Some(email) = &email {
-            if email_taken(tx, email, Some(&id))? {
-                return Err(email_conflict());
-            }
+        if let Some(email) = &email
+            && email_taken(tx, email, Some(&id))?
+        {
+            return Err(email_conflict());
         }
         let at = format_timestamp(now());
         tx.execute(

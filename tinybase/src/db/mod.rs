@@ -105,6 +105,28 @@ impl Database {
         tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
     }
 
+    /// Like [`Database::write`], and then runs `after_commit` with the result while still
+    /// holding the writer. In-memory state derived from the database (such as compiled
+    /// collection schemas) is updated there, so it changes in commit order.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error if the transaction cannot commit.
+    pub async fn write_then<T, F, G>(&self, f: F, after_commit: G) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        G: FnOnce(&T) + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.lock_writer();
+            let value = Self::in_transaction(&mut conn, f)?;
+            after_commit(&value);
+            Ok(value)
+        })
+        .await?
+    }
+
     /// [`Database::read`] for code already on a blocking thread.
     ///
     /// # Errors
@@ -119,13 +141,22 @@ impl Database {
     /// # Errors
     /// Whatever `f` returns, or an internal error if the transaction cannot commit.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        Self::in_transaction(&mut self.lock_writer(), f)
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock poisons it, but the transaction it held was rolled
         // back when it unwound, so the connection is still sound to reuse.
-        let mut conn = self
-            .inner
+        self.inner
             .writer
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn in_transaction<T>(
+        conn: &mut Connection,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;

@@ -146,9 +146,7 @@ impl TestServer {
     pub async fn token_count(&self) -> i64 {
         self.app
             .database()
-            .read(|conn| {
-                Ok(conn.query_row("SELECT COUNT(*) FROM auth_tokens", [], |r| r.get(0))?)
-            })
+            .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM auth_tokens", [], |r| r.get(0))?))
             .await
             .expect("count tokens")
     }

@@ -79,8 +79,8 @@ async fn logout(
     Ok(NoContent)
 }
 
-async fn me(CurrentUser(user): CurrentUser) -> axum::Json<User> {
-    axum::Json(user)
+async fn me(CurrentUser(user): CurrentUser) -> Result<axum::Json<User>> {
+    Ok(axum::Json(user))
 }
 
 /// The auth routes.
