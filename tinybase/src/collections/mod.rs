@@ -2,3 +2,4 @@
 //! rules and the record service. HTTP-agnostic: the API layer and functions both call in.
 
 pub mod schema;
+pub mod validate;

@@ -1,14 +1,15 @@
 //! The collection schema as admins write it: `{"fields": [{"name", "type", ...}]}`.
 //!
 //! These are plain data types. Checking a schema and compiling it into a record validator
-//! lives in `validate.rs`; turning it into OpenAPI lives in the API layer.
+//! lives in `validate/`; turning it into OpenAPI lives in the API layer.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Field names a schema may not use: they are the record's system fields.
-pub const RESERVED_FIELD_NAMES: &[&str] = &["id", "collection", "owner_id", "created_at", "updated_at"];
+pub const RESERVED_FIELD_NAMES: &[&str] =
+    &["id", "collection", "owner_id", "created_at", "updated_at"];
 
 /// The fields of a collection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
