@@ -11,8 +11,9 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::auth::sessions;
+use crate::collections::Service as Collections;
 use crate::config::Settings;
-use crate::constants::TOKEN_PRUNE_INTERVAL_SECS;
+use crate::constants::MAINTENANCE_INTERVAL_SECS;
 use crate::db::Database;
 use crate::{Error, Result};
 
@@ -65,8 +66,9 @@ impl App {
         self.settings.validate().map_err(Error::internal)?;
         let path = self.settings.database.path().map_err(Error::internal)?;
         let db = tokio::task::spawn_blocking(move || Database::open(&path)).await??;
+        let collections = Collections::load(db.clone()).await?;
         Ok(Tinybase {
-            state: AppState::new(db, self.settings),
+            state: AppState::new(db, self.settings, collections),
         })
     }
 }
@@ -81,6 +83,11 @@ impl Tinybase {
     /// The database.
     pub fn database(&self) -> &Database {
         &self.state.db
+    }
+
+    /// Collections and records, with the same validation and rules as the HTTP API.
+    pub fn collections(&self) -> &Collections {
+        &self.state.collections
     }
 
     /// The settings in force.
@@ -116,15 +123,19 @@ impl Tinybase {
     }
 }
 
-/// Periodic housekeeping while the server runs.
+/// Periodic housekeeping while the server runs: expired tokens go, and the query
+/// planner's statistics follow the data as it grows.
 async fn maintain(db: Database) {
-    let mut every = tokio::time::interval(Duration::from_secs(TOKEN_PRUNE_INTERVAL_SECS));
+    let mut every = tokio::time::interval(Duration::from_secs(MAINTENANCE_INTERVAL_SECS));
     loop {
         every.tick().await;
         match sessions::prune_expired(&db).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "pruned expired tokens"),
             Err(err) => tracing::warn!(%err, "could not prune expired tokens"),
+        }
+        if let Err(err) = db.optimize().await {
+            tracing::warn!(%err, "could not refresh query statistics");
         }
     }
 }

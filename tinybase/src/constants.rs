@@ -6,5 +6,5 @@ pub(crate) const OPENAPI_PATH: &str = "/openapi.json";
 pub(crate) const DOCS_PATH: &str = "/docs";
 /// Where the admin UI is served.
 pub(crate) const ADMIN_PATH: &str = "/admin";
-/// How often expired tokens are deleted, in seconds.
-pub(crate) const TOKEN_PRUNE_INTERVAL_SECS: u64 = 3600;
+/// How often periodic maintenance (token pruning, planner statistics) runs, in seconds.
+pub(crate) const MAINTENANCE_INTERVAL_SECS: u64 = 3600;

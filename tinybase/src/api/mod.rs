@@ -1,6 +1,7 @@
 //! The HTTP layer: the router, the error envelope, extractors and one file per route group.
 //! Everything below this module is HTTP-agnostic; handlers translate between the two.
 
+mod collection_docs;
 mod docs;
 pub mod error;
 pub mod extract;
@@ -21,6 +22,7 @@ pub use docs::ApiDocs;
 pub use layers::REQUEST_ID_HEADER;
 
 use crate::auth::{BEARER_SCHEME, LoginRateLimiter};
+use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
 
@@ -33,6 +35,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Login throttling.
     pub login_limiter: Arc<LoginRateLimiter>,
+    /// Collections and records.
+    pub collections: Collections,
     /// The served OpenAPI document.
     pub docs: ApiDocs,
 }
@@ -44,17 +48,23 @@ impl FromRef<AppState> for Database {
 }
 
 impl AppState {
-    /// State for a server over `db` with `settings`.
-    pub fn new(db: Database, settings: Settings) -> Self {
+    /// State for a server over `db` with `settings` and the loaded `collections`.
+    pub fn new(db: Database, settings: Settings, collections: Collections) -> Self {
         let login_limiter = LoginRateLimiter::new(
             settings.auth.login_limit_per_email,
             settings.auth.login_limit_per_ip,
         );
+        let docs = ApiDocs::default();
+        let refreshed = docs.clone();
+        // Rebuilt synchronously, so the response to a schema change already implies an
+        // up-to-date document.
+        collections.on_change(move |all| refreshed.refresh(all));
         Self {
             db,
             settings: Arc::new(settings),
             login_limiter: Arc::new(login_limiter),
-            docs: ApiDocs::default(),
+            collections,
+            docs,
         }
     }
 }
@@ -68,11 +78,13 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::routes())
         .merge(routes::auth::routes())
         .merge(routes::admin_users::routes())
+        .merge(routes::collections::routes())
+        .merge(routes::records::routes())
         .merge(routes::docs::routes())
         .finish_api_with(&mut api, describe_api)
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed);
-    state.docs.publish(&api);
+    state.docs.set_base(&api, &state.collections.all());
     let settings = Arc::clone(&state.settings);
     layers::apply(routes.with_state(state), &settings)
 }

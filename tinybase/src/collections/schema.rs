@@ -43,10 +43,18 @@ pub struct FieldSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<Value>,
     /// Smallest allowed number (`int`, `float`; each element of `list[int]`/`list[float]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_bound"
+    )]
     pub min: Option<f64>,
     /// Largest allowed number (`int`, `float`; each element of `list[int]`/`list[float]`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_bound"
+    )]
     pub max: Option<f64>,
     /// Fewest characters (strings) or elements (lists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +77,21 @@ pub struct FieldSpec {
     /// The target collection of a `relation` field; values are record ids in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collection: Option<String>,
+}
+
+/// Writes whole-number bounds as integers, so `"min": 0` reads back as `0`, not `0.0`.
+fn serialize_bound<S: serde::Serializer>(
+    bound: &Option<f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    // 2^53: every integer up to here is exact in an f64.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match bound {
+        #[allow(clippy::cast_possible_truncation)] // whole and within ±2^53: exact
+        Some(v) if v.fract() == 0.0 && v.abs() <= EXACT => serializer.serialize_i64(*v as i64),
+        Some(v) => serializer.serialize_f64(*v),
+        None => serializer.serialize_none(),
+    }
 }
 
 // serde's `skip_serializing_if` takes a reference.

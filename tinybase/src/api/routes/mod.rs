@@ -1,6 +1,8 @@
-//! One file per route group; each exposes `routes()` returning its documented routes.
+//! One file (or folder) per route group; each exposes `routes()` returning its routes.
 
 pub mod admin_users;
 pub mod auth;
+pub mod collections;
 pub mod docs;
 pub mod health;
+pub mod records;

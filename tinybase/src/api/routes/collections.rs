@@ -1,0 +1,134 @@
+//! `/api/collections` and `/api/collections/{name}`: defining collections.
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use axum::extract::{Path, State};
+use axum::response::NoContent;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::Result;
+use crate::api::AppState;
+use crate::api::extract::{Json, Query};
+use crate::api::response::Created;
+use crate::auth::{AdminUser, CurrentUser};
+use crate::collections::{Caller, Collection, CollectionChanges, NewCollection};
+use crate::pagination::{Page, PageRequest};
+
+/// The path of one collection.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CollectionPath {
+    /// The collection's name.
+    pub name: String,
+}
+
+/// The caller as the collections service sees them.
+pub fn caller_of(user: Option<&CurrentUser>) -> Caller {
+    user.map_or_else(Caller::anonymous, |CurrentUser(user)| {
+        Caller::user(user.id.clone(), user.is_admin)
+    })
+}
+
+fn admin_caller(AdminUser(user): &AdminUser) -> Caller {
+    Caller::user(user.id.clone(), user.is_admin)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    Query(page): Query<PageRequest>,
+) -> Result<axum::Json<Page<Collection>>> {
+    let caller = caller_of(user.as_ref());
+    Ok(axum::Json(
+        state.collections.list_collections(&caller, page)?,
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Json(body): Json<NewCollection>,
+) -> Result<Created<Collection>> {
+    let collection = state
+        .collections
+        .create_collection(&admin_caller(&admin), body)
+        .await?;
+    Ok(Created(collection))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    Path(path): Path<CollectionPath>,
+) -> Result<axum::Json<Collection>> {
+    let caller = caller_of(user.as_ref());
+    Ok(axum::Json(
+        state.collections.get_collection(&caller, &path.name)?,
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(path): Path<CollectionPath>,
+    Json(body): Json<CollectionChanges>,
+) -> Result<axum::Json<Collection>> {
+    let collection = state
+        .collections
+        .update_collection(&admin_caller(&admin), &path.name, body)
+        .await?;
+    Ok(axum::Json(collection))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(path): Path<CollectionPath>,
+) -> Result<NoContent> {
+    state
+        .collections
+        .delete_collection(&admin_caller(&admin), &path.name)
+        .await?;
+    Ok(NoContent)
+}
+
+/// The collection routes.
+pub fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route(
+            "/api/collections",
+            get_with(list, |op| {
+                op.tag("collections")
+                    .summary("List collections")
+                    .description(
+                        "The collections whose list rule lets the caller list records \
+                     (anonymous callers too), by name.",
+                    )
+            })
+            .post_with(create, |op| {
+                op.tag("collections")
+                    .summary("Create a collection")
+                    .description(
+                        "Admins only. 409 when the name is taken; 422 with every schema \
+                     problem listed in `details.fields`.",
+                    )
+            }),
+        )
+        .api_route(
+            "/api/collections/{name}",
+            get_with(read, |op| op.tag("collections").summary("Get a collection"))
+                .patch_with(update, |op| {
+                    op.tag("collections")
+                        .summary("Change a collection")
+                        .description(
+                            "Admins only. A new schema applies to the next request and to the \
+                         OpenAPI document at once; stored records are not rewritten.",
+                        )
+                })
+                .delete_with(delete, |op| {
+                    op.tag("collections")
+                        .summary("Delete a collection")
+                        .description("Admins only. Deletes its records too.")
+                }),
+        )
+}

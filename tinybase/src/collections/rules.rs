@@ -1,0 +1,204 @@
+//! Access rules: who may list, view, create, update and delete a collection's records.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Who passes a rule. Admins pass every rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Rule {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    Auth,
+    /// The record's owner (on create: any signed-in user, who becomes the owner; on list:
+    /// only the caller's own records are listed and counted).
+    Owner,
+    /// Admins only.
+    Admin,
+}
+
+/// A collection's access rules, one per action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectionOptions {
+    /// Who may list records (default `public`).
+    pub list_rule: Rule,
+    /// Who may read one record (default `public`).
+    pub view_rule: Rule,
+    /// Who may create records (default `auth`).
+    pub create_rule: Rule,
+    /// Who may change a record (default `owner`).
+    pub update_rule: Rule,
+    /// Who may delete a record (default `owner`).
+    pub delete_rule: Rule,
+}
+
+impl Default for CollectionOptions {
+    fn default() -> Self {
+        Self {
+            list_rule: Rule::Public,
+            view_rule: Rule::Public,
+            create_rule: Rule::Auth,
+            update_rule: Rule::Owner,
+            delete_rule: Rule::Owner,
+        }
+    }
+}
+
+/// Something done to records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// List records.
+    List,
+    /// Read one record.
+    View,
+    /// Create a record.
+    Create,
+    /// Change a record.
+    Update,
+    /// Delete a record.
+    Delete,
+}
+
+impl CollectionOptions {
+    /// The rule that governs `action`.
+    pub fn rule_for(&self, action: Action) -> Rule {
+        match action {
+            Action::List => self.list_rule,
+            Action::View => self.view_rule,
+            Action::Create => self.create_rule,
+            Action::Update => self.update_rule,
+            Action::Delete => self.delete_rule,
+        }
+    }
+}
+
+/// Who is asking: the signed-in user (if any) and whether they are an admin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's user id; `None` for anonymous requests and system work.
+    pub user_id: Option<String>,
+    /// Admins pass every rule.
+    pub is_admin: bool,
+}
+
+impl Caller {
+    /// An anonymous caller.
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// A signed-in user.
+    pub fn user(user_id: impl Into<String>, is_admin: bool) -> Self {
+        Self {
+            user_id: Some(user_id.into()),
+            is_admin,
+        }
+    }
+
+    /// Trusted server-side code (e.g. a scheduled job) that passes every rule.
+    pub fn system() -> Self {
+        Self {
+            user_id: None,
+            is_admin: true,
+        }
+    }
+}
+
+/// What a caller may touch once a rule lets them in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every record.
+    All,
+    /// Only records owned by this user.
+    OwnedBy(String),
+}
+
+impl Scope {
+    /// Whether a record with `owner_id` is within the scope.
+    pub fn covers(&self, owner_id: Option<&str>) -> bool {
+        match self {
+            Self::All => true,
+            Self::OwnedBy(user) => owner_id == Some(user.as_str()),
+        }
+    }
+}
+
+/// Checks `rule` for `caller`.
+///
+/// # Errors
+/// 401 when the rule needs a signed-in caller and there is none; 403 when a signed-in
+/// caller is not allowed.
+pub fn authorize(rule: Rule, caller: &Caller) -> Result<Scope> {
+    if caller.is_admin {
+        return Ok(Scope::All);
+    }
+    match (rule, &caller.user_id) {
+        (Rule::Public, _) => Ok(Scope::All),
+        (_, None) => Err(Error::unauthorized(
+            "authentication required: send `Authorization: Bearer <token>`",
+        )),
+        (Rule::Auth, Some(_)) => Ok(Scope::All),
+        (Rule::Owner, Some(user)) => Ok(Scope::OwnedBy(user.clone())),
+        (Rule::Admin, Some(_)) => Err(Error::forbidden("admin rights required")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn every_rule_for_every_caller() {
+        let anon = Caller::anonymous();
+        let user = Caller::user("u1", false);
+        let admin = Caller::user("a1", true);
+        assert_eq!(authorize(Rule::Public, &anon).unwrap(), Scope::All);
+        assert_eq!(
+            authorize(Rule::Auth, &anon).unwrap_err().kind(),
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(
+            authorize(Rule::Owner, &anon).unwrap_err().kind(),
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(
+            authorize(Rule::Admin, &anon).unwrap_err().kind(),
+            ErrorKind::Unauthorized
+        );
+        assert_eq!(authorize(Rule::Auth, &user).unwrap(), Scope::All);
+        assert_eq!(
+            authorize(Rule::Owner, &user).unwrap(),
+            Scope::OwnedBy("u1".into())
+        );
+        assert_eq!(
+            authorize(Rule::Admin, &user).unwrap_err().kind(),
+            ErrorKind::Forbidden
+        );
+        for rule in [Rule::Public, Rule::Auth, Rule::Owner, Rule::Admin] {
+            assert_eq!(authorize(rule, &admin).unwrap(), Scope::All);
+            assert_eq!(authorize(rule, &Caller::system()).unwrap(), Scope::All);
+        }
+    }
+
+    #[test]
+    fn owner_scope_covers_only_own_records() {
+        let scope = Scope::OwnedBy("u1".into());
+        assert!(scope.covers(Some("u1")));
+        assert!(!scope.covers(Some("u2")));
+        assert!(!scope.covers(None));
+    }
+
+    #[test]
+    fn defaults_and_unknown_keys() {
+        let options: CollectionOptions = serde_json::from_str(r#"{"list_rule": "auth"}"#).unwrap();
+        assert_eq!(options.list_rule, Rule::Auth);
+        assert_eq!(options.update_rule, Rule::Owner);
+        assert!(serde_json::from_str::<CollectionOptions>(r#"{"lst_rule": "auth"}"#).is_err());
+        assert!(serde_json::from_str::<CollectionOptions>(r#"{"list_rule": "everyone"}"#).is_err());
+    }
+}

@@ -1,0 +1,303 @@
+//! Creating, reading, changing and deleting collections.
+
+use std::collections::HashSet;
+
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::{COLLECTION_COLUMNS, Service, all_collections, collection_from_row};
+use crate::collections::indexes;
+use crate::collections::model::{Collection, CollectionChanges, NewCollection};
+use crate::collections::registry::LoadedCollection;
+use crate::collections::rules::{Caller, Rule, authorize};
+use crate::collections::schema::FieldType;
+use crate::collections::validate::CompiledSchema;
+use crate::db::{format_timestamp, now};
+use crate::pagination::{Page, PageRequest};
+use crate::{Error, FieldErrors, Result};
+
+/// The longest label accepted, in characters.
+const MAX_LABEL_CHARS: usize = 200;
+
+/// Checks a collection name: `^[a-z][a-z0-9_]{0,62}$`.
+pub(crate) fn check_collection_name(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    let starts_well = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if starts_well && rest_ok && name.len() <= 63 {
+        None
+    } else {
+        Some(
+            "must start with a lower-case letter and contain only a-z, 0-9 and _ (at most 63 characters)",
+        )
+    }
+}
+
+fn check_label(label: Option<&str>, problems: &mut FieldErrors) {
+    if label.is_some_and(|l| l.chars().count() > MAX_LABEL_CHARS) {
+        problems.add(
+            "label",
+            format!("must be at most {MAX_LABEL_CHARS} characters"),
+        );
+    }
+}
+
+impl Service {
+    /// The collections whose `list_rule` lets `caller` list them, by name.
+    ///
+    /// # Errors
+    /// 400 for a bad page request.
+    pub fn list_collections(&self, caller: &Caller, page: PageRequest) -> Result<Page<Collection>> {
+        let page = page.resolve()?;
+        let visible: Vec<Collection> = self
+            .registry
+            .all()
+            .iter()
+            .filter(|c| authorize(c.collection.options.list_rule, caller).is_ok())
+            .map(|c| c.collection.clone())
+            .collect();
+        let total = visible.len() as u64;
+        let items = visible
+            .into_iter()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(page.per_page as usize)
+            .collect();
+        Ok(page.page_of(items, total))
+    }
+
+    /// One collection, if its `list_rule` lets `caller` see it.
+    ///
+    /// # Errors
+    /// 404 for an unknown name; 401/403 from the list rule.
+    pub fn get_collection(&self, caller: &Caller, name: &str) -> Result<Collection> {
+        let loaded = self.require(name)?;
+        authorize(loaded.collection.options.list_rule, caller)?;
+        Ok(loaded.collection.clone())
+    }
+
+    /// Creates a collection (admins only).
+    ///
+    /// # Errors
+    /// 401/403 for non-admins, 422 for a bad name or schema, 409 when the name is taken.
+    pub async fn create_collection(
+        &self,
+        caller: &Caller,
+        new: NewCollection,
+    ) -> Result<Collection> {
+        authorize(Rule::Admin, caller)?;
+        let mut problems = FieldErrors::default();
+        if let Some(msg) = check_collection_name(&new.name) {
+            problems.add("name", msg);
+        }
+        check_label(new.label.as_deref(), &mut problems);
+        problems.into_result("the collection is not valid")?;
+
+        let registry = self.registry.clone();
+        let loaded = self
+            .db
+            .write_then(
+                move |tx| {
+                    let names = collection_names(tx)?;
+                    if names.contains(&new.name) {
+                        return Err(Error::conflict(format!(
+                            "a collection named `{}` already exists",
+                            new.name
+                        ))
+                        .with_details(serde_json::json!({"fields": {"name": "is already taken"}})));
+                    }
+                    let compiled = CompiledSchema::compile(&new.schema, &|n| {
+                        names.contains(n) || n == new.name
+                    })?;
+                    let at = now();
+                    let collection = Collection {
+                        id: Uuid::now_v7().to_string(),
+                        name: new.name,
+                        label: new.label,
+                        schema: new.schema,
+                        options: new.options,
+                        created_at: at,
+                        updated_at: at,
+                    };
+                    tx.execute(
+                        "INSERT INTO collections (id, name, label, schema, options, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                        params![
+                            collection.id,
+                            collection.name,
+                            collection.label,
+                            serde_json::to_string(&collection.schema)?,
+                            serde_json::to_string(&collection.options)?,
+                            format_timestamp(at),
+                        ],
+                    )?;
+                    indexes::sync(tx, &collection.id, &collection.schema)?;
+                    Ok(LoadedCollection { collection, compiled })
+                },
+                move |loaded| registry.put(loaded.clone()),
+            )
+            .await?;
+        tracing::info!(collection = %loaded.collection.name, "collection created");
+        self.notify();
+        Ok(loaded.collection)
+    }
+
+    /// Changes a collection's label, schema or rules (admins only). A new schema applies to
+    /// the next request; stored records are not rewritten.
+    ///
+    /// # Errors
+    /// 401/403 for non-admins, 404 for an unknown name, 422 for a bad schema, 409 when a
+    /// new unique field has duplicate values.
+    pub async fn update_collection(
+        &self,
+        caller: &Caller,
+        name: &str,
+        changes: CollectionChanges,
+    ) -> Result<Collection> {
+        authorize(Rule::Admin, caller)?;
+        let mut problems = FieldErrors::default();
+        check_label(changes.label.as_deref(), &mut problems);
+        problems.into_result("the changes are not valid")?;
+
+        let registry = self.registry.clone();
+        let name = name.to_owned();
+        let loaded = self
+            .db
+            .write_then(
+                move |tx| {
+                    let mut collection = tx
+                        .query_row(
+                            &format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE name = ?1"),
+                            [&name],
+                            collection_from_row,
+                        )
+                        .optional()?
+                        .ok_or_else(|| no_collection(&name))?;
+                    if let Some(label) = changes.label {
+                        collection.label = Some(label);
+                    }
+                    if let Some(options) = changes.options {
+                        collection.options = options;
+                    }
+                    let schema_changed = changes.schema.is_some();
+                    if let Some(schema) = changes.schema {
+                        collection.schema = schema;
+                    }
+                    let names = collection_names(tx)?;
+                    let compiled = CompiledSchema::compile(&collection.schema, &|n| names.contains(n))?;
+                    collection.updated_at = now();
+                    tx.execute(
+                        "UPDATE collections SET label = ?2, schema = ?3, options = ?4, updated_at = ?5
+                         WHERE id = ?1",
+                        params![
+                            collection.id,
+                            collection.label,
+                            serde_json::to_string(&collection.schema)?,
+                            serde_json::to_string(&collection.options)?,
+                            format_timestamp(collection.updated_at),
+                        ],
+                    )?;
+                    if schema_changed {
+                        indexes::sync(tx, &collection.id, &collection.schema)?;
+                    }
+                    Ok(LoadedCollection { collection, compiled })
+                },
+                move |loaded| registry.put(loaded.clone()),
+            )
+            .await?;
+        tracing::info!(collection = %loaded.collection.name, "collection updated");
+        self.notify();
+        Ok(loaded.collection)
+    }
+
+    /// Deletes a collection and all its records (admins only).
+    ///
+    /// # Errors
+    /// 401/403 for non-admins, 404 for an unknown name, 409 while another collection has a
+    /// relation field pointing at it.
+    pub async fn delete_collection(&self, caller: &Caller, name: &str) -> Result<()> {
+        authorize(Rule::Admin, caller)?;
+        let registry = self.registry.clone();
+        let removed = name.to_owned();
+        let removed_name = name.to_owned();
+        let name = name.to_owned();
+        self.db
+            .write_then(
+                move |tx| {
+                    let all = all_collections(tx)?;
+                    let target = all
+                        .iter()
+                        .find(|c| c.name == name)
+                        .ok_or_else(|| no_collection(&name))?;
+                    let referrers: Vec<String> = all
+                        .iter()
+                        .filter(|c| c.name != name)
+                        .flat_map(|c| {
+                            c.schema
+                                .fields
+                                .iter()
+                                .filter(|f| {
+                                    f.field_type == FieldType::Relation
+                                        && f.collection.as_deref() == Some(name.as_str())
+                                })
+                                .map(move |f| format!("{}.{}", c.name, f.name))
+                        })
+                        .collect();
+                    if !referrers.is_empty() {
+                        return Err(Error::conflict(format!(
+                            "relation fields point at `{name}`: {}; change them first",
+                            referrers.join(", ")
+                        )));
+                    }
+                    indexes::drop_all(tx, &target.id)?;
+                    tx.execute("DELETE FROM records WHERE collection_id = ?1", [&target.id])?;
+                    tx.execute("DELETE FROM collections WHERE id = ?1", [&target.id])?;
+                    Ok(())
+                },
+                move |()| registry.remove(&removed),
+            )
+            .await?;
+        tracing::info!(collection = %removed_name, "collection deleted");
+        self.notify();
+        Ok(())
+    }
+
+    /// The loaded collection called `name`, or 404.
+    pub(super) fn require(&self, name: &str) -> Result<std::sync::Arc<LoadedCollection>> {
+        self.registry.get(name).ok_or_else(|| no_collection(name))
+    }
+}
+
+pub(super) fn no_collection(name: &str) -> Error {
+    Error::not_found(format!("no collection named `{name}`"))
+}
+
+fn collection_names(conn: &rusqlite::Connection) -> Result<HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM collections")?;
+    let names = stmt
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<HashSet<String>>>()?;
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_names() {
+        for good in ["posts", "a", "blog_posts2", &"a".repeat(63)] {
+            assert!(check_collection_name(good).is_none(), "{good}");
+        }
+        for bad in [
+            "",
+            "Posts",
+            "2posts",
+            "_posts",
+            "blog-posts",
+            "pöst",
+            &"a".repeat(64),
+        ] {
+            assert!(check_collection_name(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! Listing, reading, creating, changing and deleting records, with access rules,
+//! validation, relation and uniqueness checks.
+
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::Service;
+use super::collections::no_collection;
+use crate::collections::filter::{SqlParam, compile_filter, compile_sort, field_expression};
+use crate::collections::indexes::collection_condition;
+use crate::collections::model::{Record, RecordQuery};
+use crate::collections::registry::LoadedCollection;
+use crate::collections::rules::{Action, Caller, Scope, authorize};
+use crate::db::{format_timestamp, now, parse_timestamp};
+use crate::pagination::{Page, PageRequest};
+use crate::{Error, FieldErrors, Result};
+
+/// Order of a list without `sort`: oldest first, ties broken by id.
+const DEFAULT_ORDER: &str = "created_at ASC, id ASC";
+const RECORD_COLUMNS: &str = "id, owner_id, data, created_at, updated_at";
+
+impl Service {
+    /// One page of a collection's records that `caller` may list, filtered and sorted.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection, 401/403 from the list rule, 400 for a bad filter,
+    /// sort or page.
+    pub async fn list_records(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        query: RecordQuery,
+    ) -> Result<Page<Record>> {
+        let loaded = self.require(collection)?;
+        let scope = authorize(loaded.collection.options.rule_for(Action::List), caller)?;
+        let page = PageRequest {
+            page: query.page,
+            per_page: query.per_page,
+        }
+        .resolve()?;
+        let schema = loaded.compiled.schema();
+
+        let mut conditions = vec![collection_condition(&loaded.collection.id)?];
+        let mut params = Vec::new();
+        if let Scope::OwnedBy(user) = scope {
+            conditions.push("owner_id = ?".to_owned());
+            params.push(SqlParam::Text(user));
+        }
+        if let Some(filter) = query.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            let condition = compile_filter(filter, schema)?;
+            conditions.push(format!("({})", condition.sql));
+            params.extend(condition.params);
+        }
+        let order = match query.sort.as_deref() {
+            Some(sort) => compile_sort(sort, schema)?,
+            None => DEFAULT_ORDER.to_owned(),
+        };
+        let where_clause = conditions.join(" AND ");
+        let name = loaded.collection.name.clone();
+        self.db
+            .read(move |conn| {
+                let total: i64 = conn.query_row(
+                    &format!("SELECT COUNT(*) FROM records WHERE {where_clause}"),
+                    params_from_iter(params.iter()),
+                    |row| row.get(0),
+                )?;
+                let mut page_params = params;
+                page_params.push(SqlParam::Int(page.limit()));
+                page_params.push(SqlParam::Int(page.offset()));
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE {where_clause}
+                     ORDER BY {order} LIMIT ? OFFSET ?"
+                ))?;
+                let items = stmt
+                    .query_map(params_from_iter(page_params.iter()), |row| {
+                        record_from_row(row, &name)
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
+    }
+
+    /// One record, if `caller` may view it.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection or record, 401/403 from the view rule.
+    pub async fn get_record(&self, caller: &Caller, collection: &str, id: &str) -> Result<Record> {
+        let loaded = self.require(collection)?;
+        let scope = authorize(loaded.collection.options.rule_for(Action::View), caller)?;
+        let id = record_id(id)?;
+        let record = self.db.read(move |conn| fetch(conn, &loaded, &id)).await?;
+        ensure_in_scope(&scope, &record)?;
+        Ok(record)
+    }
+
+    /// Creates a record owned by the caller, after applying defaults and validating.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection, 401/403 from the create rule, 422 for invalid data
+    /// (every bad field listed) or a relation to a missing record, 409 for a duplicate
+    /// value in a unique field.
+    pub async fn create_record(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        data: Map<String, Value>,
+    ) -> Result<Record> {
+        let loaded = self.require(collection)?;
+        authorize(loaded.collection.options.rule_for(Action::Create), caller)?;
+        let owner_id = caller.user_id.clone();
+        let service = self.clone();
+        let name = collection.to_owned();
+        self.db
+            .write(move |tx| {
+                // Re-read under the writer: a schema change may have committed meanwhile.
+                let loaded = service
+                    .registry
+                    .get(&name)
+                    .ok_or_else(|| no_collection(&name))?;
+                let data = loaded.compiled.validate_new(&data)?;
+                let touched: Vec<&str> = data.keys().map(String::as_str).collect();
+                service.check_references(tx, &loaded, &data, &touched, None)?;
+                let at = now();
+                let record = Record {
+                    id: Uuid::now_v7().to_string(),
+                    collection: name,
+                    owner_id,
+                    created_at: at,
+                    updated_at: at,
+                    data,
+                };
+                tx.execute(
+                    "INSERT INTO records (id, collection_id, owner_id, data, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![
+                        record.id,
+                        loaded.collection.id,
+                        record.owner_id,
+                        serde_json::to_string(&record.data)?,
+                        format_timestamp(at),
+                    ],
+                )
+                .map_err(unique_violation)?;
+                Ok(record)
+            })
+            .await
+    }
+
+    /// Merges `patch` into a record the caller may update, then validates the whole result.
+    /// A key set to null removes the field.
+    ///
+    /// # Errors
+    /// As for [`Service::create_record`], plus 404 for an unknown record and 403 when the
+    /// update rule is `owner` and the caller does not own it.
+    pub async fn update_record(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        id: &str,
+        patch: Map<String, Value>,
+    ) -> Result<Record> {
+        let loaded = self.require(collection)?;
+        let scope = authorize(loaded.collection.options.rule_for(Action::Update), caller)?;
+        let id = record_id(id)?;
+        let service = self.clone();
+        let name = collection.to_owned();
+        self.db
+            .write(move |tx| {
+                let loaded = service
+                    .registry
+                    .get(&name)
+                    .ok_or_else(|| no_collection(&name))?;
+                let mut record = fetch(tx, &loaded, &id)?;
+                ensure_in_scope(&scope, &record)?;
+                let data = loaded.compiled.validate_patch(&record.data, &patch)?;
+                let touched: Vec<&str> = patch.keys().map(String::as_str).collect();
+                service.check_references(tx, &loaded, &data, &touched, Some(&record.id))?;
+                record.data = data;
+                record.updated_at = now();
+                tx.execute(
+                    "UPDATE records SET data = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![
+                        record.id,
+                        serde_json::to_string(&record.data)?,
+                        format_timestamp(record.updated_at)
+                    ],
+                )
+                .map_err(unique_violation)?;
+                Ok(record)
+            })
+            .await
+    }
+
+    /// Deletes a record the caller may delete.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection or record, 401/403 from the delete rule.
+    pub async fn delete_record(&self, caller: &Caller, collection: &str, id: &str) -> Result<()> {
+        let loaded = self.require(collection)?;
+        let scope = authorize(loaded.collection.options.rule_for(Action::Delete), caller)?;
+        let id = record_id(id)?;
+        self.db
+            .write(move |tx| {
+                let record = fetch(tx, &loaded, &id)?;
+                ensure_in_scope(&scope, &record)?;
+                tx.execute("DELETE FROM records WHERE id = ?1", [&record.id])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Relation fields must name existing records of their target collection (422), and
+    /// unique fields must not repeat another record's value (409). Only `touched` fields
+    /// are checked: untouched values were checked when they were written.
+    fn check_references(
+        &self,
+        conn: &Connection,
+        loaded: &LoadedCollection,
+        data: &Map<String, Value>,
+        touched: &[&str],
+        own_id: Option<&str>,
+    ) -> Result<()> {
+        let mut missing = FieldErrors::default();
+        for (field, target) in loaded.compiled.relations() {
+            let Some(Value::String(target_id)) =
+                data.get(field).filter(|_| touched.contains(&field))
+            else {
+                continue;
+            };
+            let exists = match self.registry.get(target) {
+                Some(target) => conn
+                    .query_row(
+                        "SELECT 1 FROM records WHERE id = ?1 AND collection_id = ?2",
+                        params![target_id, target.collection.id],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some(),
+                None => false,
+            };
+            if !exists {
+                missing.add(
+                    field,
+                    format!("no record with this id in collection `{target}`"),
+                );
+            }
+        }
+        missing.into_result("the record refers to records that do not exist")?;
+
+        let condition = collection_condition(&loaded.collection.id)?;
+        let schema = loaded.compiled.schema();
+        let mut taken = FieldErrors::default();
+        for field in loaded.compiled.unique_fields() {
+            let (Some(value), Some(expression)) = (
+                data.get(field).filter(|_| touched.contains(&field)),
+                field_expression(field, schema),
+            ) else {
+                continue;
+            };
+            let Some(param) = scalar_param(value) else {
+                continue;
+            };
+            let duplicate = conn
+                .query_row(
+                    &format!(
+                        "SELECT 1 FROM records WHERE {condition} AND {expression} = ?1
+                         AND id IS NOT ?2 LIMIT 1"
+                    ),
+                    params![param, own_id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if duplicate {
+                taken.add(field, "is already taken");
+            }
+        }
+        if taken.is_empty() {
+            Ok(())
+        } else {
+            Err(
+                Error::conflict("a unique field repeats another record's value")
+                    .with_details(taken.into_details()),
+            )
+        }
+    }
+}
+
+/// A record id must be a UUID; anything else cannot exist, so it is a 404 (not a 500).
+fn record_id(id: &str) -> Result<String> {
+    Uuid::parse_str(id)
+        .map(|uuid| uuid.hyphenated().to_string())
+        .map_err(|_| no_record())
+}
+
+fn no_record() -> Error {
+    Error::not_found("no record with this id")
+}
+
+fn ensure_in_scope(scope: &Scope, record: &Record) -> Result<()> {
+    if scope.covers(record.owner_id.as_deref()) {
+        Ok(())
+    } else {
+        Err(Error::forbidden("only the record's owner may do this"))
+    }
+}
+
+fn fetch(conn: &Connection, loaded: &LoadedCollection, id: &str) -> Result<Record> {
+    let name = &loaded.collection.name;
+    conn.query_row(
+        &format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1 AND collection_id = ?2"),
+        params![id, loaded.collection.id],
+        |row| record_from_row(row, name),
+    )
+    .optional()?
+    .ok_or_else(no_record)
+}
+
+fn record_from_row(row: &rusqlite::Row<'_>, collection: &str) -> rusqlite::Result<Record> {
+    let data: String = row.get(2)?;
+    let data = serde_json::from_str::<Map<String, Value>>(&data).map_err(|err| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(err))
+    })?;
+    Ok(Record {
+        id: row.get(0)?,
+        collection: collection.to_owned(),
+        owner_id: row.get(1)?,
+        created_at: parse_timestamp(&row.get::<_, String>(3)?)?,
+        updated_at: parse_timestamp(&row.get::<_, String>(4)?)?,
+        data,
+    })
+}
+
+/// The SQL value `json_extract` yields for a scalar JSON value; `None` for others.
+fn scalar_param(value: &Value) -> Option<SqlParam> {
+    match value {
+        Value::String(s) => Some(SqlParam::Text(s.clone())),
+        Value::Number(n) => n
+            .as_i64()
+            .map(SqlParam::Int)
+            .or_else(|| n.as_f64().map(SqlParam::Float)),
+        Value::Bool(b) => Some(SqlParam::Int(i64::from(*b))),
+        _ => None,
+    }
+}
+
+/// The unique index is the last line of defence; its violation is the same 409.
+fn unique_violation(err: rusqlite::Error) -> Error {
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            Error::conflict("a unique field repeats another record's value")
+        }
+        _ => Error::from(err),
+    }
+}
