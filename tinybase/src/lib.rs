@@ -27,7 +27,15 @@ pub mod config;
 mod constants;
 pub mod db;
 mod error;
+pub mod functions;
+mod json;
 pub mod pagination;
+#[doc(hidden)]
+pub mod __private {
+    //! Used by generated code only.
+    pub use crate::private::*;
+}
+mod private;
 
 pub use app::{App, Tinybase, shutdown_signal};
 pub use cli::run;

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Error, ErrorKind, FieldErrors};
+use crate::{Error, ErrorKind};
 
 /// A JSON request body of type `T`.
 ///
@@ -61,32 +61,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     if !value.is_object() {
         return Err(Error::invalid_field("body", "must be a JSON object"));
     }
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner().to_string();
-        // Serde reports a missing field at its parent's path and an unknown one at its own.
-        let field = match (field_named_in(&inner), path.as_str()) {
-            (Some(name), ".") => name,
-            (Some(name), path) if !path.ends_with(&name) => format!("{path}.{name}"),
-            (_, ".") => "body".to_owned(),
-            (_, path) => path.to_owned(),
-        };
-        let mut fields = FieldErrors::default();
-        fields.add(field, inner.clone());
-        Error::validation(
-            format!("the request body does not have the expected shape: {inner}"),
-            fields,
-        )
-    })
-}
-
-/// Serde names the field in backticks for "missing field `x`" and "unknown field `x`";
-/// those errors sit at the parent's path, so the name must come from the message.
-fn field_named_in(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("missing field `")
-        .or_else(|| message.strip_prefix("unknown field `"))?;
-    rest.split('`').next().map(str::to_owned)
+    crate::json::from_value(value)
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
