@@ -15,6 +15,7 @@ use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::constants::MAINTENANCE_INTERVAL_SECS;
 use crate::db::Database;
+use crate::functions::{Executor, FunctionRegistry, calls};
 use crate::{Error, Result};
 
 /// Configures a TinyBase server in code.
@@ -67,8 +68,22 @@ impl App {
         let path = self.settings.database.path().map_err(Error::internal)?;
         let db = tokio::task::spawn_blocking(move || Database::open(&path)).await??;
         let collections = Collections::load(db.clone()).await?;
+        let registry = FunctionRegistry::collect()?;
+        let interrupted = calls::fail_interrupted(&db).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                count = interrupted,
+                "marked calls interrupted by the last shutdown as failed"
+            );
+        }
+        let functions = Executor::new(
+            db.clone(),
+            collections.clone(),
+            registry,
+            self.settings.functions.timeout_seconds,
+        );
         Ok(Tinybase {
-            state: AppState::new(db, self.settings, collections),
+            state: AppState::new(db, self.settings, collections, functions),
         })
     }
 }
@@ -88,6 +103,11 @@ impl Tinybase {
     /// Collections and records, with the same validation and rules as the HTTP API.
     pub fn collections(&self) -> &Collections {
         &self.state.collections
+    }
+
+    /// Runs the registered functions, recording each call.
+    pub fn functions(&self) -> &Executor {
+        &self.state.functions
     }
 
     /// The settings in force.

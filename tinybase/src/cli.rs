@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use crate::auth::users::{self, EnsureAdmin};
 use crate::config::{DEFAULT_CONFIG_FILE, Settings};
 use crate::constants::{ADMIN_PATH, DOCS_PATH, OPENAPI_PATH};
-use crate::{App, Error, Result, Tinybase, shutdown_signal};
+use crate::{App, Error, Result, Tinybase, scaffold, shutdown_signal};
 
 /// The commented configuration file `init` writes.
 const CONFIG_TEMPLATE: &str = include_str!("../../templates/tinybase.toml");
@@ -41,6 +41,21 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Add code to this app from a template.
+    New {
+        #[command(subcommand)]
+        what: NewCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NewCommand {
+    /// A function: writes src/functions/NAME.rs and wires its `mod` lines.
+    #[command(name = "fn")]
+    Function {
+        /// The function's name, e.g. add_numbers.
+        name: String,
     },
 }
 
@@ -83,6 +98,13 @@ pub fn run() -> ExitCode {
 
 fn execute(cli: Cli) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    // Scaffolding edits source files only: no settings, no database.
+    if let Command::New {
+        what: NewCommand::Function { name },
+    } = &command
+    {
+        return new_function(name);
+    }
     if matches!(command, Command::Init) {
         write_config_if_missing(cli.config.as_deref())?;
     }
@@ -107,8 +129,23 @@ fn execute(cli: Cli) -> Result<()> {
             Command::Admin {
                 command: AdminCommand::Create { email, password },
             } => admin_create(&app, &email, password).await,
+            Command::New { .. } => Ok(()),
         }
     })
+}
+
+fn new_function(name: &str) -> Result<()> {
+    let root = std::env::current_dir()?;
+    let plan = scaffold::plan_function(&root, name)?;
+    scaffold::write_plan(&root, &plan)?;
+    for file in &plan {
+        let verb = if file.existed { "updated" } else { "created" };
+        println!("{verb} {}", file.path.display());
+    }
+    println!(
+        "next: edit src/functions/{name}.rs, then `cargo run -- serve` and POST /api/functions/{name}"
+    );
+    Ok(())
 }
 
 fn init_logging(settings: &Settings) {

@@ -36,10 +36,12 @@ pub mod __private {
     pub use crate::private::*;
 }
 mod private;
+mod scaffold;
 
 pub use app::{App, Tinybase, shutdown_signal};
 pub use cli::run;
 pub use error::{Error, ErrorKind, FieldErrors, Result};
+pub use functions::Context;
 
 pub use schemars;
 pub use serde;

@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, RwLock};
 
-use aide::openapi::OpenApi;
 use axum::body::Bytes;
 use serde_json::Value;
 
@@ -25,15 +24,10 @@ struct Docs {
 }
 
 impl ApiDocs {
-    /// Sets the routes' document and publishes it with `collections`.
-    pub fn set_base(&self, api: &OpenApi, collections: &[Arc<LoadedCollection>]) {
-        match serde_json::to_value(api) {
-            Ok(base) => {
-                self.write().base = base;
-                self.refresh(collections);
-            }
-            Err(err) => tracing::error!(%err, "cannot serialise the OpenAPI document"),
-        }
+    /// Sets the document of the routes (and functions) and publishes it with `collections`.
+    pub fn set_base(&self, base: Value, collections: &[Arc<LoadedCollection>]) {
+        self.write().base = base;
+        self.refresh(collections);
     }
 
     /// Rebuilds the served document for the current collections.

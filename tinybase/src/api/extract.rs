@@ -33,24 +33,58 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         if !is_json(req.headers()) {
-            return Err(Error::new(
-                ErrorKind::UnsupportedMediaType,
-                "send the body as JSON with `Content-Type: application/json`",
-            ));
+            return Err(not_json());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::new(
-                    ErrorKind::PayloadTooLarge,
-                    "the request body is larger than the server accepts",
-                )
-            } else {
-                Error::bad_request(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(Json)
     }
 }
+
+fn not_json() -> Error {
+    Error::new(
+        ErrorKind::UnsupportedMediaType,
+        "send the body as JSON with `Content-Type: application/json`",
+    )
+}
+
+/// Reads the whole body within the configured limit; 413 beyond it.
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(
+                ErrorKind::PayloadTooLarge,
+                "the request body is larger than the server accepts",
+            )
+        } else {
+            Error::bad_request(format!("could not read the request body: {rejection}"))
+        }
+    })
+}
+
+/// Any JSON value as the body, or `null` when the body is empty — for function inputs,
+/// which may be numbers, strings, arrays or nothing at all.
+#[derive(Debug, Clone, Default)]
+pub struct JsonValue(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonValue {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let has_json_type = is_json(req.headers());
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Value::Null));
+        }
+        if !has_json_type {
+            return Err(not_json());
+        }
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|err| Error::bad_request(format!("the request body is not valid JSON: {err}")))
+    }
+}
+
+impl OperationInput for JsonValue {}
 
 /// Parses a JSON body: 400 for bytes that are not JSON, 422 for JSON of the wrong shape.
 /// Every TinyBase request body is an object; anything else is refused before serde sees

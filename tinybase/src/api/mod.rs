@@ -6,6 +6,7 @@ mod docs;
 pub mod error;
 pub mod extract;
 mod fallback;
+mod function_docs;
 mod layers;
 pub mod response;
 pub mod routes;
@@ -25,6 +26,7 @@ use crate::auth::{BEARER_SCHEME, LoginRateLimiter};
 use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::functions::{Executor, FunctionCatalog};
 
 /// Everything a handler may need. Cheap to clone.
 #[derive(Clone)]
@@ -37,6 +39,10 @@ pub struct AppState {
     pub login_limiter: Arc<LoginRateLimiter>,
     /// Collections and records.
     pub collections: Collections,
+    /// Runs functions.
+    pub functions: Executor,
+    /// Describes functions to clients.
+    pub function_catalog: Arc<FunctionCatalog>,
     /// The served OpenAPI document.
     pub docs: ApiDocs,
 }
@@ -48,8 +54,14 @@ impl FromRef<AppState> for Database {
 }
 
 impl AppState {
-    /// State for a server over `db` with `settings` and the loaded `collections`.
-    pub fn new(db: Database, settings: Settings, collections: Collections) -> Self {
+    /// State for a server over `db` with `settings`, the loaded `collections` and the
+    /// function `executor`.
+    pub fn new(
+        db: Database,
+        settings: Settings,
+        collections: Collections,
+        functions: Executor,
+    ) -> Self {
         let login_limiter = LoginRateLimiter::new(
             settings.auth.login_limit_per_email,
             settings.auth.login_limit_per_ip,
@@ -64,6 +76,8 @@ impl AppState {
             settings: Arc::new(settings),
             login_limiter: Arc::new(login_limiter),
             collections,
+            function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
+            functions,
             docs,
         }
     }
@@ -80,11 +94,19 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin_users::routes())
         .merge(routes::collections::routes())
         .merge(routes::records::routes())
+        .merge(routes::functions::routes())
+        .merge(routes::admin_functions::routes())
         .merge(routes::docs::routes())
         .finish_api_with(&mut api, describe_api)
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed);
-    state.docs.set_base(&api, &state.collections.all());
+    match serde_json::to_value(&api) {
+        Ok(mut base) => {
+            function_docs::add_functions(&mut base, state.functions.registry());
+            state.docs.set_base(base, &state.collections.all());
+        }
+        Err(err) => tracing::error!(%err, "cannot serialise the OpenAPI document"),
+    }
     let settings = Arc::clone(&state.settings);
     layers::apply(routes.with_state(state), &settings)
 }

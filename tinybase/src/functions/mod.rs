@@ -5,12 +5,14 @@
 //! writing one [`FunctionCall`] record per execution.
 
 pub mod calls;
+mod catalog;
 mod context;
 mod descriptor;
 mod executor;
 mod registry;
 
 pub use calls::{CallFilter, CallStatus, FunctionCall};
+pub use catalog::{AdminFunctionInfo, FunctionCatalog, FunctionInfo};
 pub use context::{Context, Records, Trigger};
 pub use descriptor::{AuthLevel, BoxFuture, FunctionDescriptor, Handler, SchemaFn};
 pub use executor::{CallResult, Executor, Invocation};
