@@ -63,17 +63,28 @@ fn object_at<'a>(doc: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<String
     node.as_object_mut()
 }
 
-/// `blog_posts` → `BlogPosts`.
+/// A type-name form of a collection name that keeps distinct names distinct:
+/// `blog_posts` → `BlogPosts`, `post_2` → `Post_2`, `a__b` → `A_B`. An underscore before a
+/// letter becomes the letter's capital; any other underscore stays. Collection names
+/// have only lower-case letters, digits and underscores, so this is reversible and two
+/// collections never share component names.
 fn pascal_case(name: &str) -> String {
-    name.split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect()
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars().peekable();
+    let mut capitalize = true;
+    while let Some(c) = chars.next() {
+        if c == '_' && chars.peek().is_some_and(char::is_ascii_lowercase) {
+            capitalize = true;
+            continue;
+        }
+        if capitalize {
+            out.push(c.to_ascii_uppercase());
+            capitalize = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn component_ref(name: &str) -> Value {
@@ -353,8 +364,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pascal_case_names() {
+    fn pascal_case_names_are_distinct() {
         assert_eq!(pascal_case("posts"), "Posts");
-        assert_eq!(pascal_case("blog_posts_2"), "BlogPosts2");
+        assert_eq!(pascal_case("blog_posts"), "BlogPosts");
+        assert_eq!(pascal_case("blog_posts_2"), "BlogPosts_2");
+        let names = [
+            "post2", "post_2", "a_b", "a__b", "ab", "a_b_c", "a_bc", "ab_c",
+        ];
+        let encoded: std::collections::HashSet<String> =
+            names.iter().map(|n| pascal_case(n)).collect();
+        assert_eq!(encoded.len(), names.len(), "{encoded:?}");
     }
 }

@@ -111,6 +111,12 @@ impl Context {
         &self.db
     }
 
+    /// The collections service itself, for defining collections from code (pass a
+    /// [`Caller`], e.g. `Caller::system()`, to its methods).
+    pub fn collections(&self) -> &Service {
+        &self.collections
+    }
+
     /// Records, acting as the caller: the collections' access rules apply exactly as they
     /// do over HTTP.
     pub fn records(&self) -> Records<'_> {

@@ -52,7 +52,7 @@ impl Service {
             conditions.push(format!("({})", condition.sql));
             params.extend(condition.params);
         }
-        let order = match query.sort.as_deref() {
+        let order = match query.sort.as_deref().filter(|s| !s.trim().is_empty()) {
             Some(sort) => compile_sort(sort, schema)?,
             None => DEFAULT_ORDER.to_owned(),
         };
