@@ -60,7 +60,7 @@ pub struct FunctionDescriptor {
     pub module_path: &'static str,
     /// The source file that defines it.
     pub file: &'static str,
-    /// The line of the attribute.
+    /// The line of the function's name.
     pub line: u32,
     /// The input type's schema; `None` when the function takes only a `Context`.
     pub input_schema: Option<SchemaFn>,

@@ -72,3 +72,25 @@ impl FunctionRegistry {
         self.by_name.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FunctionRegistry;
+    use crate::functions::{AuthLevel, Context};
+
+    /// Defined inside this crate: `extern crate self as tinybase` makes the macro's
+    /// `::tinybase::…` paths resolve here too.
+    #[tinybase::function(name = "internal_ping", auth = "public")]
+    async fn ping(_ctx: Context) -> crate::Result<String> {
+        Ok("pong".to_owned())
+    }
+
+    #[test]
+    fn functions_defined_in_this_crate_register() {
+        let registry = FunctionRegistry::collect().unwrap();
+        let ping = registry.get("internal_ping").unwrap();
+        assert_eq!(ping.auth, AuthLevel::Public);
+        assert_eq!(ping.module_path, "tinybase::functions::registry::tests");
+        assert!(ping.input_schema.is_none());
+    }
+}

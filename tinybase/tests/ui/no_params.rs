@@ -1,0 +1,6 @@
+#[tinybase::function]
+async fn ping() -> tinybase::Result<()> {
+    Ok(())
+}
+
+fn main() {}

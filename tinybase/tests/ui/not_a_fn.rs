@@ -1,0 +1,5 @@
+
+#[tinybase::function]
+struct Ping;
+
+fn main() {}
