@@ -37,6 +37,7 @@ pub mod __private {
 }
 mod private;
 mod scaffold;
+pub mod scheduling;
 
 pub use app::{App, Tinybase, shutdown_signal};
 pub use cli::run;
