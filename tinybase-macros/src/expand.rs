@@ -41,6 +41,7 @@ pub(crate) fn expand(function: &Function<'_>) -> TokenStream {
     );
     let (ctx, input) = locals(&function.signature);
     let submit = paths::submit();
+    let decoder = decoder(&function.signature);
     // `#[cfg]` below the attribute removes the fn after expansion: remove its registration
     // with it.
     let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
@@ -50,6 +51,8 @@ pub(crate) fn expand(function: &Function<'_>) -> TokenStream {
         #(#cfgs)*
         #[doc(hidden)]
         const _: () = {
+            #decoder
+
             async fn __tinybase_call(#ctx: #context, #input: #value) -> #result<#value> {
                 #call
             }
@@ -63,6 +66,27 @@ pub(crate) fn expand(function: &Function<'_>) -> TokenStream {
 
             #submit { #descriptor }
         };
+    }
+}
+
+/// The one place the input type is decoded, shared by the call and by input checks (for
+/// schedules), so a missing `Deserialize` is reported once, on the user's input type.
+fn decoder(signature: &Signature<'_>) -> TokenStream {
+    let Some(ty) = signature.input else {
+        return TokenStream::new();
+    };
+    let (value, result, decode_input) =
+        (paths::json_value(), paths::result(), paths::decode_input());
+    let input = Ident::new("input", Span::mixed_site());
+    let decode = quote_spanned! {ty.span()=> #decode_input::<#ty>(#input) };
+    quote! {
+        fn __tinybase_decode(#input: #value) -> #result<#ty> {
+            #decode
+        }
+
+        fn __tinybase_validate(#input: &#value) -> #result<()> {
+            __tinybase_decode(::core::clone::Clone::clone(#input)).map(|_| ())
+        }
     }
 }
 
@@ -86,9 +110,8 @@ fn call(signature: &Signature<'_>) -> TokenStream {
 
     let (decode, args) = match signature.input {
         Some(ty) => {
-            let decode_input = paths::decode_input();
             let decode = quote_spanned! {ty.span()=>
-                let #input = #decode_input::<#ty>(#input)?;
+                let #input = __tinybase_decode(#input)?;
             };
             (decode, quote!(#ctx, #input))
         }
@@ -172,6 +195,10 @@ fn descriptor(function: &Function<'_>) -> TokenStream {
         }
         None => paths::none(),
     };
+    let validate_input = match signature.input {
+        Some(_) => quote!(__tinybase_validate),
+        None => paths::expect_no_input_fn(),
+    };
     let (ret, ret_span) = return_type(signature);
     let function_return = paths::function_return();
     let output_schema = quote_spanned! {ret_span=>
@@ -189,6 +216,7 @@ fn descriptor(function: &Function<'_>) -> TokenStream {
             line: #line,
             input_schema: #input_schema,
             output_schema: #output_schema,
+            validate_input: #validate_input,
             handler: __tinybase_handler,
         }
     }

@@ -75,6 +75,12 @@ pub(crate) fn run_blocking() -> TokenStream {
     quote!(#private::run_blocking)
 }
 
+/// Checks the input of a function that takes none.
+pub(crate) fn expect_no_input_fn() -> TokenStream {
+    let private = private();
+    quote!(#private::expect_no_input)
+}
+
 /// `schema_for::<T>`: a type's JSON Schema.
 pub(crate) fn schema_for() -> TokenStream {
     let private = private();

@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::constants::MAINTENANCE_INTERVAL_SECS;
 use crate::db::Database;
 use crate::functions::{Executor, FunctionRegistry, calls};
+use crate::scheduling::Scheduler;
 use crate::{Error, Result};
 
 /// Configures a TinyBase server in code.
@@ -70,6 +71,7 @@ impl App {
         let collections = Collections::load(db.clone()).await?;
         let registry = FunctionRegistry::collect()?;
         let interrupted = calls::fail_interrupted(&db).await?;
+        Scheduler::release_stale_claims(&db).await?;
         if interrupted > 0 {
             tracing::warn!(
                 count = interrupted,
@@ -132,12 +134,27 @@ impl Tinybase {
     ) -> Result<()> {
         let router = self.router();
         let maintenance = tokio::spawn(maintain(self.state.db.clone()));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let scheduler = self.state.settings.scheduler.enabled.then(|| {
+            let scheduler = Scheduler::new(
+                self.state.db.clone(),
+                self.state.functions.clone(),
+                self.state.scheduler.clone(),
+                Duration::from_secs(self.state.settings.scheduler.interval_seconds),
+            );
+            tokio::spawn(scheduler.run(stopped))
+        });
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        // Stop starting scheduled runs; let those in progress finish.
+        let _ = stop.send(true);
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
+        }
         maintenance.abort();
         served.map_err(Error::from)
     }

@@ -30,6 +30,7 @@ mod error;
 pub mod functions;
 mod json;
 pub mod pagination;
+pub mod scheduling;
 #[doc(hidden)]
 pub mod __private {
     //! Used by generated code only.
@@ -37,7 +38,6 @@ pub mod __private {
 }
 mod private;
 mod scaffold;
-pub mod scheduling;
 
 pub use app::{App, Tinybase, shutdown_signal};
 pub use cli::run;

@@ -27,6 +27,7 @@ use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::functions::{Executor, FunctionCatalog};
+use crate::scheduling::SchedulerHandle;
 
 /// Everything a handler may need. Cheap to clone.
 #[derive(Clone)]
@@ -43,6 +44,8 @@ pub struct AppState {
     pub functions: Executor,
     /// Describes functions to clients.
     pub function_catalog: Arc<FunctionCatalog>,
+    /// Wakes the scheduler when schedules change.
+    pub scheduler: SchedulerHandle,
     /// The served OpenAPI document.
     pub docs: ApiDocs,
 }
@@ -77,6 +80,7 @@ impl AppState {
             login_limiter: Arc::new(login_limiter),
             collections,
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
+            scheduler: SchedulerHandle::default(),
             functions,
             docs,
         }
@@ -96,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::records::routes())
         .merge(routes::functions::routes())
         .merge(routes::admin_functions::routes())
+        .merge(routes::admin_schedules::routes())
         .merge(routes::docs::routes())
         .finish_api_with(&mut api, describe_api)
         .fallback(fallback::not_found)

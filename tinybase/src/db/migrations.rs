@@ -6,8 +6,14 @@ use super::time::{format_timestamp, now};
 use crate::{Error, Result};
 
 /// Every migration, in order. Append only: a shipped migration never changes.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("migrations/0001_initial.sql")),
+    (
+        2,
+        "schedule runs",
+        include_str!("migrations/0002_schedule_runs.sql"),
+    ),
+];
 
 /// Applies every migration newer than the database, each in its own transaction.
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {

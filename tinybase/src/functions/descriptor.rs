@@ -66,6 +66,9 @@ pub struct FunctionDescriptor {
     pub input_schema: Option<SchemaFn>,
     /// The output type's schema.
     pub output_schema: SchemaFn,
+    /// Checks an input without running the function (for schedules' saved inputs): the
+    /// same decoding the call does, so it accepts exactly what a call would.
+    pub validate_input: fn(&Value) -> Result<()>,
     /// The type-erased entry point.
     pub handler: Handler,
 }

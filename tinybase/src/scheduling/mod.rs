@@ -22,9 +22,13 @@ pub mod config;
 mod cron_line;
 mod dst;
 mod parse;
+mod scheduler;
+pub mod store;
 mod weekdays;
 
 pub use config::{IntervalUnit, ScheduleConfig};
+pub use scheduler::{Scheduler, SchedulerHandle};
+pub use store::{NewSchedule, Schedule, ScheduleChanges, ScheduleFilter};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,6 @@
+//! The blog's functions, one module each.
+
+mod install;
+mod publish;
+mod stats;
+// tinybase: new function modules go above this line
