@@ -218,6 +218,76 @@ async fn an_interval_schedule_runs_its_function_with_its_input() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_second_interval_runs_every_second_until_deactivated() {
+    let server = TestServer::start_with(|s| s.scheduler.interval_seconds = 1).await;
+    let admin = server.admin_token().await;
+    let (status, schedule) = server
+        .post("/api/admin/schedules", Some(&admin), every_second("tick"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{schedule}");
+    let id = schedule["id"].as_str().unwrap().to_owned();
+
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let calls = calls_of(&server, &admin, &id).await;
+    assert!(
+        calls.len() >= 3,
+        "only {} runs in 6 s: {calls:#?}",
+        calls.len()
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c["trigger_id"] == id.as_str() && c["trigger_type"] == "schedule")
+    );
+
+    let (status, paused) = server
+        .patch(
+            &format!("/api/admin/schedules/{id}"),
+            Some(&admin),
+            json!({"is_active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paused}");
+    // A run already claimed may still finish; after that, nothing more.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let settled = calls_of(&server, &admin, &id).await.len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        calls_of(&server, &admin, &id).await.len(),
+        settled,
+        "runs continued after deactivation"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_berlin_cron_schedule_is_due_at_three_local_time() {
+    use chrono::Timelike;
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let body = json!({
+        "name": "nightly",
+        "function_name": "tick",
+        "schedule": {"method": "cron", "cron": "0 3 * * *", "timezone": "Europe/Berlin", "description": "nightly"},
+    });
+    let (status, schedule) = server
+        .post("/api/admin/schedules", Some(&admin), body)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{schedule}");
+    let next = time(&schedule["next_run_at"]).with_timezone(&chrono_tz::Europe::Berlin);
+    assert_eq!(
+        (next.hour(), next.minute(), next.second()),
+        (3, 0, 0),
+        "{schedule}"
+    );
+    let until = next.with_timezone(&Utc) - Utc::now();
+    assert!(
+        until > chrono::Duration::zero() && until <= chrono::Duration::hours(25),
+        "{schedule}"
+    );
+    assert_eq!(schedule["schedule"]["description"], "nightly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_once_schedule_runs_once_then_switches_off() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;

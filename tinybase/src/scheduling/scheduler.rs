@@ -1,10 +1,11 @@
 //! The scheduler: one task that sleeps until the earliest due schedule (or a change),
-//! claims due schedules atomically, runs them and computes their next run from now.
+//! claims due schedules atomically, runs them and computes their next run.
 //!
 //! Claiming sets `running_since` inside one `IMMEDIATE` transaction, so a schedule is
 //! claimed by one process at a time, and a run never overlaps the previous run of the same
 //! schedule. A schedule that fell due several times while the server was down runs once:
-//! its next run is computed from the time the run finishes, not from the missed slots.
+//! its next run is counted from the time the run started, and slots already past when it
+//! finishes are skipped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,6 +176,23 @@ async fn earliest_next_run(db: &Database) -> Result<Option<DateTime<Utc>>> {
     .await
 }
 
+/// The next run counted from when this run started; slots that passed while it ran are
+/// skipped (runs never overlap), so a run longer than the interval is followed by the
+/// next slot after now, not by a burst of catch-up runs.
+fn next_slot(
+    config: &ScheduleConfig,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    id: &str,
+) -> Option<DateTime<Utc>> {
+    let next = config.next_run_after(started)?;
+    if next > finished {
+        return Some(next);
+    }
+    tracing::info!(schedule = %id, "skipped slots that passed while the previous run was going");
+    config.next_run_after(finished)
+}
+
 /// Runs one claimed schedule, then records it and computes its next run from now.
 async fn run_one(db: Database, executor: Executor, run: DueRun) {
     let started = now();
@@ -214,7 +232,7 @@ async fn run_one(db: Database, executor: Executor, run: DueRun) {
             };
             let config: ScheduleConfig = serde_json::from_str(&config)?;
             let next = if is_active {
-                config.next_run_after(now())
+                next_slot(&config, started, now(), &id)
             } else {
                 None
             };
