@@ -16,7 +16,13 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A command for the app, run in `dir`, with no TINYBASE_* variables inherited.
 pub(crate) fn app_command(dir: &Path) -> Command {
-    let mut cmd = Command::new(APP);
+    binary_command(Path::new(APP), dir)
+}
+
+/// A command for any TinyBase app binary, run in `dir`, with no TINYBASE_* variables
+/// inherited.
+pub(crate) fn binary_command(binary: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.current_dir(dir).env_remove("RUST_LOG");
     for (key, _) in std::env::vars() {
         if key.starts_with("TINYBASE_") {
@@ -54,7 +60,17 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `serve` with `args` and `env` in `dir` and waits until it listens.
     pub(crate) fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Server, String> {
-        let mut cmd = app_command(dir);
+        Self::start_binary(Path::new(APP), dir, args, env)
+    }
+
+    /// Starts `serve` of another app binary.
+    pub(crate) fn start_binary(
+        binary: &Path,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, String> {
+        let mut cmd = binary_command(binary, dir);
         cmd.arg("serve")
             .args(args)
             .stdin(Stdio::null())
