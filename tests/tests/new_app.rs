@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, binary_command, workdir};
+use common::{Server, workdir};
 
 /// Where the new app is built. Kept between runs (under cargo's target dir) so only the
 /// first run compiles TinyBase's dependencies for it.
@@ -25,10 +25,15 @@ fn workspace_root() -> PathBuf {
 }
 
 fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
+    cargo_with_env(dir, args, &[])
+}
+
+fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("CARGO_TARGET_DIR", app_target_dir())
         .env_remove("RUSTFLAGS")
         .output()
@@ -44,19 +49,21 @@ fn cargo(dir: &Path, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn a_new_crate_with_a_scaffolded_function_serves_it() {
+    // The README's steps, word for word: cargo new, cargo add, a one-line main.
     let (_guard, dir) = workdir();
+    cargo(&dir, &["new", "--vcs", "none", "--quiet", "myapp"]);
     let app = dir.join("myapp");
-    std::fs::create_dir_all(app.join("src")).unwrap();
     let tinybase = workspace_root().join("tinybase");
-    std::fs::write(
-        app.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"myapp\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
-             [dependencies]\ntinybase = {{ path = {:?} }}\n\n[workspace]\n",
-            tinybase.display().to_string()
-        ),
-    )
-    .unwrap();
+    cargo(
+        &app,
+        &[
+            "add",
+            "--offline",
+            "--quiet",
+            "--path",
+            &tinybase.display().to_string(),
+        ],
+    );
     std::fs::write(
         app.join("src/main.rs"),
         "fn main() -> std::process::ExitCode {\n    tinybase::run()\n}\n",
@@ -65,6 +72,14 @@ async fn a_new_crate_with_a_scaffolded_function_serves_it() {
     // The workspace's lock file pins the versions TinyBase is tested with, and lets the
     // build run offline.
     std::fs::copy(workspace_root().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+
+    let admin = [
+        ("TINYBASE_ADMIN_EMAIL", "owner@example.com"),
+        ("TINYBASE_ADMIN_PASSWORD", "owner-password"),
+    ];
+    let init = cargo_with_env(&app, &["run", "--offline", "--quiet", "--", "init"], &admin);
+    let said = String::from_utf8_lossy(&init.stdout);
+    assert!(said.contains("admin: created owner@example.com"), "{said}");
 
     // `new fn greet` through the app's own binary, as a user runs it.
     let scaffold = cargo(
@@ -83,21 +98,6 @@ async fn a_new_crate_with_a_scaffolded_function_serves_it() {
     // Build it with the function as generated: no edits.
     cargo(&app, &["build", "--offline", "--quiet"]);
     let binary = app_target_dir().join("debug").join("myapp");
-
-    let admin = [
-        ("TINYBASE_ADMIN_EMAIL", "owner@example.com"),
-        ("TINYBASE_ADMIN_PASSWORD", "owner-password"),
-    ];
-    let init = binary_command(&binary, &app)
-        .arg("init")
-        .envs(admin)
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
 
     let server = Server::start_binary(&binary, &app, &["--port", "0"], &[]).unwrap();
     let (status, login) = common::login(&server.base, "owner@example.com", "owner-password").await;

@@ -15,7 +15,7 @@ use crate::constants::{ADMIN_PATH, DOCS_PATH, OPENAPI_PATH};
 use crate::{App, Error, Result, Tinybase, scaffold, shutdown_signal};
 
 /// The commented configuration file `init` writes.
-const CONFIG_TEMPLATE: &str = include_str!("../../templates/tinybase.toml");
+const CONFIG_TEMPLATE: &str = include_str!("../templates/tinybase.toml");
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,7 +24,7 @@ const CONFIG_TEMPLATE: &str = include_str!("../../templates/tinybase.toml");
 )]
 struct Cli {
     /// Configuration file (default: ./tinybase.toml when it exists).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", env = "TINYBASE_CONFIG")]
     config: Option<PathBuf>,
     /// What to do (default: serve).
     #[command(subcommand)]

@@ -283,6 +283,11 @@ impl fmt::Display for ConfigError {
 /// Parses one environment value into the matching field; the error text is the reason.
 type Apply = fn(&mut Settings, &str) -> Result<(), String>;
 
+/// Every setting as `(dotted file key, environment variable)`, in documentation order.
+pub fn reference() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SETTINGS.iter().map(|s| (s.key, s.env))
+}
+
 /// One setting: its dotted file key, its environment variable, and how to apply a value.
 struct Setting {
     key: &'static str,
@@ -899,7 +904,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    const TEMPLATE: &str = include_str!("../../templates/tinybase.toml");
+    const TEMPLATE: &str = include_str!("../templates/tinybase.toml");
 
     fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
         vars.iter()

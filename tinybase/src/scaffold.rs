@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
 
-const FUNCTION_TEMPLATE: &str = include_str!("../../templates/function.rs.tmpl");
-const FUNCTIONS_MOD_TEMPLATE: &str = include_str!("../../templates/functions_mod.rs.tmpl");
+const FUNCTION_TEMPLATE: &str = include_str!("../templates/function.rs.tmpl");
+const FUNCTIONS_MOD_TEMPLATE: &str = include_str!("../templates/functions_mod.rs.tmpl");
 /// The line in `src/functions/mod.rs` above which new modules are added.
 const MOD_MARKER: &str = "// tinybase: new function modules go above this line";
 
