@@ -168,13 +168,14 @@ fn object_schema(
     description: String,
     fields: &[FieldSpec],
     required: impl Fn(&FieldSpec) -> bool,
-    nullable: bool,
+    nullable: impl Fn(&FieldSpec) -> bool,
+    extras_may_be_null: bool,
 ) -> Value {
     let properties: Map<String, Value> = fields
         .iter()
         .map(|field| {
             let schema = field_schema(field);
-            let schema = if nullable {
+            let schema = if nullable(field) {
                 json!({"anyOf": [schema, {"type": "null"}]})
             } else {
                 schema
@@ -187,12 +188,19 @@ fn object_schema(
         .filter(|f| required(f))
         .map(|f| f.name.as_str())
         .collect();
+    // On updates, a key the schema no longer has may be sent as null to drop it from a
+    // record written under an older schema; nothing else outside the schema is allowed.
+    let additional = if extras_may_be_null {
+        json!({"type": "null"})
+    } else {
+        json!(false)
+    };
     json!({
         "type": "object",
         "description": description,
         "properties": properties,
         "required": required,
-        "additionalProperties": false,
+        "additionalProperties": additional,
     })
 }
 
@@ -202,15 +210,18 @@ fn data_schema(name: &str, fields: &[FieldSpec]) -> Value {
         format!("The data of a `{name}` record."),
         fields,
         |_| false,
+        |_| false,
         false,
     )
 }
 
 fn create_schema(name: &str, fields: &[FieldSpec]) -> Value {
     object_schema(
-        format!("A new `{name}` record. Omitted fields take their defaults."),
+        format!("A new `{name}` record. Omitted (or null) fields take their defaults."),
         fields,
         |f| f.required && f.default.is_none(),
+        // null means "no value", like leaving the field out.
+        |f| !f.required || f.default.is_some(),
         false,
     )
 }
@@ -220,6 +231,7 @@ fn update_schema(name: &str, fields: &[FieldSpec]) -> Value {
         format!("Changes to a `{name}` record; null removes a field."),
         fields,
         |_| false,
+        |_| true,
         true,
     )
 }

@@ -5,9 +5,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use aide::OperationInput;
 use aide::generate::GenContext;
-use aide::openapi::Operation;
+use aide::openapi::{Operation, SecurityRequirement};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{
+    ConnectInfo, FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
+};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -15,6 +17,9 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::auth::{BEARER_SCHEME, CurrentUser};
+use crate::collections::Caller;
+use crate::db::Database;
 use crate::{Error, ErrorKind};
 
 /// A JSON request body of type `T`.
@@ -218,5 +223,40 @@ mod tests {
         assert!(is_json(&headers));
         headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!is_json(&headers));
+    }
+}
+
+/// Whoever is calling: a signed-in user (with their admin flag) or anonymous. A bad token
+/// is still a 401. Documented as optional bearer auth: the route's rules decide.
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for AnyCaller
+where
+    Database: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let user =
+            <CurrentUser as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
+        Ok(Self(
+            user.map_or_else(Caller::anonymous, |CurrentUser(user)| {
+                Caller::user(user.id, user.is_admin)
+            }),
+        ))
+    }
+}
+
+impl OperationInput for AnyCaller {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        // Either a bearer token or nothing at all.
+        let bearer: SecurityRequirement = [(BEARER_SCHEME.to_owned(), Vec::new())].into();
+        for requirement in [bearer, SecurityRequirement::new()] {
+            if !operation.security.contains(&requirement) {
+                operation.security.push(requirement);
+            }
+        }
     }
 }

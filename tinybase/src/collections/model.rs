@@ -80,8 +80,10 @@ pub struct Record {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub struct RecordQuery {
     /// Page number, from 1 (default 1).
+    #[schemars(range(min = 1))]
     pub page: Option<u32>,
     /// Items per page (default 20, at most 500).
+    #[schemars(range(min = 1))]
     pub per_page: Option<u32>,
     /// Comma-separated sort keys, `-` for descending: `-created_at,title`.
     pub sort: Option<String>,

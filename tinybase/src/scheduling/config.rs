@@ -100,6 +100,7 @@ pub enum ScheduleConfig {
         /// The unit of `value`.
         unit: IntervalUnit,
         /// How many units between runs: at least 1, at most 366 days' worth.
+        #[schemars(range(min = 1, max = 31_622_400))]
         value: u64,
         /// IANA time-zone name; decides the local time of day that `days` keeps.
         #[serde(default = "utc")]

@@ -19,8 +19,10 @@ use crate::pagination::{Page, PageRequest};
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UserListQuery {
     /// Page number, from 1 (default 1).
+    #[schemars(range(min = 1))]
     pub page: Option<u32>,
     /// Items per page (default 20, at most 500).
+    #[schemars(range(min = 1))]
     pub per_page: Option<u32>,
     /// Only users whose email contains this text (case-insensitive).
     pub search: Option<String>,

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use crate::Result;
 use crate::api::AppState;
-use crate::api::extract::{Json, Query};
+use crate::api::extract::{AnyCaller, Json, Query};
 use crate::api::response::Created;
-use crate::auth::{AdminUser, CurrentUser};
+use crate::auth::AdminUser;
 use crate::collections::{Caller, Collection, CollectionChanges, NewCollection};
 use crate::pagination::{Page, PageRequest};
 
@@ -22,23 +22,15 @@ pub struct CollectionPath {
     pub name: String,
 }
 
-/// The caller as the collections service sees them.
-pub fn caller_of(user: Option<&CurrentUser>) -> Caller {
-    user.map_or_else(Caller::anonymous, |CurrentUser(user)| {
-        Caller::user(user.id.clone(), user.is_admin)
-    })
-}
-
 fn admin_caller(AdminUser(user): &AdminUser) -> Caller {
     Caller::user(user.id.clone(), user.is_admin)
 }
 
 async fn list(
     State(state): State<AppState>,
-    user: Option<CurrentUser>,
+    AnyCaller(caller): AnyCaller,
     Query(page): Query<PageRequest>,
 ) -> Result<axum::Json<Page<Collection>>> {
-    let caller = caller_of(user.as_ref());
     Ok(axum::Json(
         state.collections.list_collections(&caller, page)?,
     ))
@@ -58,10 +50,9 @@ async fn create(
 
 async fn read(
     State(state): State<AppState>,
-    user: Option<CurrentUser>,
+    AnyCaller(caller): AnyCaller,
     Path(path): Path<CollectionPath>,
 ) -> Result<axum::Json<Collection>> {
-    let caller = caller_of(user.as_ref());
     Ok(axum::Json(
         state.collections.get_collection(&caller, &path.name)?,
     ))

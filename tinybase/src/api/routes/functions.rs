@@ -11,10 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::Result;
-use crate::api::extract::JsonValue;
-use crate::api::routes::collections::caller_of;
+use crate::api::extract::{AnyCaller, JsonValue};
 use crate::api::{AppState, REQUEST_ID_HEADER};
-use crate::auth::CurrentUser;
 use crate::functions::{Executor, FunctionInfo, Invocation, Trigger};
 
 /// The response header naming the call record of a function call.
@@ -22,9 +20,8 @@ pub const CALL_ID_HEADER: HeaderName = HeaderName::from_static("x-function-call-
 
 async fn list(
     State(state): State<AppState>,
-    user: Option<CurrentUser>,
+    AnyCaller(caller): AnyCaller,
 ) -> Result<axum::Json<Vec<FunctionInfo>>> {
-    let caller = caller_of(user.as_ref());
     let visible = state
         .function_catalog
         .entries(|auth| Executor::check_access(auth, &caller).is_ok());
@@ -33,7 +30,7 @@ async fn list(
 
 async fn call(
     State(state): State<AppState>,
-    user: Option<CurrentUser>,
+    AnyCaller(caller): AnyCaller,
     Path(name): Path<String>,
     headers: HeaderMap,
     JsonValue(input): JsonValue,
@@ -41,7 +38,7 @@ async fn call(
     let invocation = Invocation {
         trigger: Trigger::Manual,
         trigger_id: None,
-        caller: caller_of(user.as_ref()),
+        caller,
         request_id: headers
             .get(&REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())

@@ -5,19 +5,16 @@ use axum::extract::{Path, State};
 use super::RecordsPath;
 use crate::Result;
 use crate::api::AppState;
-use crate::api::extract::Query;
-use crate::api::routes::collections::caller_of;
-use crate::auth::CurrentUser;
+use crate::api::extract::{AnyCaller, Query};
 use crate::collections::{Record, RecordQuery};
 use crate::pagination::Page;
 
 pub(super) async fn handler(
     State(state): State<AppState>,
-    user: Option<CurrentUser>,
+    AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordsPath>,
     Query(query): Query<RecordQuery>,
 ) -> Result<axum::Json<Page<Record>>> {
-    let caller = caller_of(user.as_ref());
     let page = state
         .collections
         .list_records(&caller, &path.name, query)

@@ -6,18 +6,15 @@ use serde_json::{Map, Value};
 use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
-use crate::api::extract::Json;
-use crate::api::routes::collections::caller_of;
-use crate::auth::CurrentUser;
+use crate::api::extract::{AnyCaller, Json};
 use crate::collections::Record;
 
 pub(super) async fn handler(
     State(state): State<AppState>,
-    user: Option<CurrentUser>,
+    AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordPath>,
     Json(patch): Json<Map<String, Value>>,
 ) -> Result<axum::Json<Record>> {
-    let caller = caller_of(user.as_ref());
     let record = state
         .collections
         .update_record(&caller, &path.name, &path.id, patch)
