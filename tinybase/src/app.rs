@@ -13,7 +13,7 @@ use crate::api::{self, AppState};
 use crate::auth::sessions;
 use crate::collections::Service as Collections;
 use crate::config::Settings;
-use crate::constants::MAINTENANCE_INTERVAL_SECS;
+use crate::constants::{CHECKPOINT_INTERVAL_SECS, MAINTENANCE_INTERVAL_SECS};
 use crate::db::Database;
 use crate::functions::{Executor, FunctionRegistry, calls};
 use crate::scheduling::Scheduler;
@@ -133,7 +133,11 @@ impl Tinybase {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         let router = self.router();
-        let maintenance = tokio::spawn(maintain(self.state.db.clone()));
+        let maintenance = tokio::spawn(maintain(
+            self.state.db.clone(),
+            self.state.settings.functions.call_retention_days,
+        ));
+        let checkpoints = tokio::spawn(checkpoint_regularly(self.state.db.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let scheduler = self.state.settings.scheduler.enabled.then(|| {
             let scheduler = Scheduler::new(
@@ -156,13 +160,14 @@ impl Tinybase {
             let _ = scheduler.await;
         }
         maintenance.abort();
+        checkpoints.abort();
         served.map_err(Error::from)
     }
 }
 
-/// Periodic housekeeping while the server runs: expired tokens go, and the query
-/// planner's statistics follow the data as it grows.
-async fn maintain(db: Database) {
+/// Periodic housekeeping while the server runs: expired tokens and old call records go,
+/// and the query planner's statistics follow the data as it grows.
+async fn maintain(db: Database, call_retention_days: u32) {
     let mut every = tokio::time::interval(Duration::from_secs(MAINTENANCE_INTERVAL_SECS));
     loop {
         every.tick().await;
@@ -171,8 +176,27 @@ async fn maintain(db: Database) {
             Ok(n) => tracing::info!(count = n, "pruned expired tokens"),
             Err(err) => tracing::warn!(%err, "could not prune expired tokens"),
         }
+        if call_retention_days > 0 {
+            match calls::prune_older_than(&db, call_retention_days).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "pruned old function calls"),
+                Err(err) => tracing::warn!(%err, "could not prune old function calls"),
+            }
+        }
         if let Err(err) = db.optimize().await {
             tracing::warn!(%err, "could not refresh query statistics");
+        }
+    }
+}
+
+/// Truncates the write-ahead log regularly so it stays small under sustained writes.
+async fn checkpoint_regularly(db: Database) {
+    let mut every = tokio::time::interval(Duration::from_secs(CHECKPOINT_INTERVAL_SECS));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if let Err(err) = db.checkpoint().await {
+            tracing::warn!(%err, "could not checkpoint the write-ahead log");
         }
     }
 }

@@ -131,11 +131,23 @@ impl Default for AuthSettings {
 }
 
 /// The `[functions]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FunctionSettings {
     /// Maximum run time of one function call in seconds; 0 means no timeout. Default 0.
     pub timeout_seconds: u64,
+    /// Days the call history keeps a call; older calls are deleted hourly. 0 keeps them
+    /// forever. Default 30.
+    pub call_retention_days: u32,
+}
+
+impl Default for FunctionSettings {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 0,
+            call_retention_days: 30,
+        }
+    }
 }
 
 /// The `[scheduler]` section.
@@ -375,6 +387,14 @@ static SETTINGS: &[Setting] = &[
         env: "TINYBASE_FUNCTIONS_TIMEOUT_SECONDS",
         apply: |s, v| {
             s.functions.timeout_seconds = parse_uint(v, u64::MAX, "seconds")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "functions.call_retention_days",
+        env: "TINYBASE_FUNCTIONS_CALL_RETENTION_DAYS",
+        apply: |s, v| {
+            s.functions.call_retention_days = parse_uint(v, u32::MAX, "days")?;
             Ok(())
         },
     },
@@ -1071,6 +1091,7 @@ mod tests {
             ("TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL", "0"),
             ("TINYBASE_AUTH_LOGIN_LIMIT_PER_IP", " 7 "),
             ("TINYBASE_FUNCTIONS_TIMEOUT_SECONDS", "30"),
+            ("TINYBASE_FUNCTIONS_CALL_RETENTION_DAYS", "7"),
             ("TINYBASE_SCHEDULER_ENABLED", "0"),
             ("TINYBASE_SCHEDULER_INTERVAL_SECONDS", "60"),
             ("TINYBASE_CORS_ALLOW_ORIGINS", "*"),
@@ -1097,6 +1118,7 @@ mod tests {
             },
             functions: FunctionSettings {
                 timeout_seconds: 30,
+                call_retention_days: 7,
             },
             scheduler: SchedulerSettings {
                 enabled: false,

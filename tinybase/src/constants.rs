@@ -8,3 +8,5 @@ pub(crate) const DOCS_PATH: &str = "/docs";
 pub(crate) const ADMIN_PATH: &str = "/admin";
 /// How often periodic maintenance (token pruning, planner statistics) runs, in seconds.
 pub(crate) const MAINTENANCE_INTERVAL_SECS: u64 = 3600;
+/// How often the write-ahead log is checkpointed and truncated, in seconds.
+pub(crate) const CHECKPOINT_INTERVAL_SECS: u64 = 60;

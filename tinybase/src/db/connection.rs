@@ -9,6 +9,9 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Rows ANALYZE samples per index: enough for good plans, cheap on millions of rows.
 const ANALYSIS_LIMIT: u32 = 1_000;
 
+/// How large the write-ahead log file may stay after a checkpoint.
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// What a connection is for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Role {
@@ -30,7 +33,11 @@ pub(super) fn configure(conn: &Connection, role: Role) -> rusqlite::Result<()> {
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     match role {
         // Statistics are gathered by the writer; sampling keeps ANALYZE fast on big tables.
-        Role::Writer => conn.pragma_update(None, "analysis_limit", ANALYSIS_LIMIT)?,
+        Role::Writer => {
+            conn.pragma_update(None, "analysis_limit", ANALYSIS_LIMIT)?;
+            // After a checkpoint resets the log, shrink the file back to this size.
+            conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
+        }
         Role::Reader => conn.pragma_update(None, "query_only", "ON")?,
     }
     Ok(())

@@ -268,3 +268,19 @@ pub async fn get(db: &Database, id: &str) -> Result<FunctionCall> {
     })
     .await
 }
+
+/// Deletes finished calls that started more than `days` days ago; returns how many.
+/// Calls still running are kept whatever their age.
+///
+/// # Errors
+/// Internal errors only.
+pub async fn prune_older_than(db: &Database, days: u32) -> Result<usize> {
+    let cutoff = format_timestamp(now() - chrono::Duration::days(i64::from(days)));
+    db.write(move |tx| {
+        Ok(tx.execute(
+            "DELETE FROM function_calls WHERE started_at < ?1 AND status != 'running'",
+            [cutoff],
+        )?)
+    })
+    .await
+}
