@@ -1,4 +1,33 @@
-//! The app the end-to-end tests run: a user's `main`, nothing more.
+//! The app the end-to-end tests run: a user's `main`, plus two functions the crash and
+//! load tests call.
+
+use std::time::Duration;
+
+use tinybase::schemars::JsonSchema;
+use tinybase::serde::{Deserialize, Serialize};
+use tinybase::{Context, Result};
+
+/// Something to echo.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(crate = "tinybase::serde", deny_unknown_fields)]
+#[schemars(crate = "tinybase::schemars")]
+struct Echo {
+    /// Any text.
+    text: String,
+}
+
+/// Returns its input.
+#[tinybase::function(auth = "auth")]
+async fn echo(_ctx: Context, input: Echo) -> Result<Echo> {
+    Ok(input)
+}
+
+/// Works for a long time: long enough to be cut off by a crash.
+#[tinybase::function(auth = "admin")]
+async fn slow_job(_ctx: Context) -> Result<()> {
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    Ok(())
+}
 
 fn main() -> std::process::ExitCode {
     tinybase::run()
