@@ -555,3 +555,66 @@ async fn demoted_admins_token_loses_admin_rights_at_once() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["is_admin"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_revokes_every_other_session() {
+    let server = TestServer::start().await;
+    let (first, _) = server.register("mover@example.com", "old-password").await;
+    let second = server.login("mover@example.com", "old-password").await;
+
+    let (status, error) = server
+        .post(
+            "/api/auth/password",
+            Some(&first),
+            json!({"current_password": "wrong-password", "new_password": "new-password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert!(error["error"]["details"]["fields"]["current_password"].is_string());
+    let (status, _) = server.get("/api/auth/me", Some(&second)).await;
+    assert_eq!(status, StatusCode::OK, "a refused change revokes nothing");
+
+    let (status, error) = server
+        .post(
+            "/api/auth/password",
+            Some(&first),
+            json!({"current_password": "old-password", "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+
+    let (status, session) = server
+        .post(
+            "/api/auth/password",
+            Some(&first),
+            json!({"current_password": "old-password", "new_password": "new-password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let fresh = session["token"].as_str().unwrap();
+    for old in [&first, &second] {
+        let (status, _) = server.get("/api/auth/me", Some(old)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, me) = server.get("/api/auth/me", Some(fresh)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["email"], "mover@example.com");
+    let (status, _) = server
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"email": "mover@example.com", "password": "old-password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.login("mover@example.com", "new-password").await;
+
+    let (status, _) = server
+        .post(
+            "/api/auth/password",
+            None,
+            json!({"current_password": "x", "new_password": "yyyyyyyy"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

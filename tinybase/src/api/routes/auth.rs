@@ -12,7 +12,7 @@ use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::{ClientIp, Json};
 use crate::api::response::Created;
-use crate::auth::users::{self, NewUser};
+use crate::auth::users::{self, NewUser, UserChanges};
 use crate::auth::{BearerToken, CurrentUser, User, sessions};
 
 /// Email and password, for registering and logging in.
@@ -71,6 +71,40 @@ async fn login(
     Ok(axum::Json(session_for(&state, user).await?))
 }
 
+/// A password change by the signed-in user.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password in use now.
+    pub current_password: String,
+    /// The new password, at least 8 characters.
+    pub new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CurrentUser(user): CurrentUser,
+    Json(body): Json<PasswordChange>,
+) -> Result<axum::Json<AuthResponse>> {
+    // Guessing the current password here is throttled like logging in.
+    state.login_limiter.check(ip, &user.email)?;
+    users::verify_credentials(&state.db, &user.email, body.current_password)
+        .await
+        .map_err(|_| {
+            crate::Error::invalid_field("current_password", "is not the current password")
+        })?;
+    let changes = UserChanges {
+        password: Some(body.new_password),
+        ..UserChanges::default()
+    };
+    // Setting the password revokes every token of the user, this one included; the
+    // response carries the one session that stays valid.
+    let user = users::update(&state.db, &user.id, changes).await?;
+    tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
+    Ok(axum::Json(session_for(&state, user).await?))
+}
+
 async fn logout(
     State(state): State<AppState>,
     BearerToken(token): BearerToken,
@@ -101,6 +135,15 @@ pub fn routes() -> ApiRouter<AppState> {
                 op.tag("auth").summary("Log in").description(
                     "Exchanges email and password for a bearer token. Attempts are \
                      rate-limited per client IP and email (429 with Retry-After).",
+                )
+            }),
+        )
+        .api_route(
+            "/api/auth/password",
+            post_with(change_password, |op| {
+                op.tag("auth").summary("Change password").description(
+                    "Needs the current password. Every existing token of the user stops \
+                     working; the response holds a new one.",
                 )
             }),
         )
