@@ -42,6 +42,16 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Write a consistent copy of the database to PATH (safe while a server runs).
+    Backup {
+        /// Where to write the copy; must not exist.
+        path: PathBuf,
+    },
+    /// Replace the database with the backup at PATH (refused while a server runs on it).
+    Restore {
+        /// The backup to restore.
+        path: PathBuf,
+    },
     /// Add code to this app from a template.
     New {
         #[command(subcommand)]
@@ -109,6 +119,13 @@ fn execute(cli: Cli) -> Result<()> {
         write_config_if_missing(cli.config.as_deref())?;
     }
     let mut settings = Settings::load(cli.config.as_deref()).map_err(Error::internal)?;
+    // Restoring replaces the file: it must not open the database (and its lock) first.
+    if let Command::Restore { path } = &command {
+        let target = settings.database.path().map_err(Error::internal)?;
+        crate::db::restore(&target, path)?;
+        println!("restored {} from {}", target.display(), path.display());
+        return Ok(());
+    }
     if let Command::Serve(args) = &command {
         if let Some(host) = &args.host {
             settings.server.host.clone_from(host);
@@ -129,7 +146,12 @@ fn execute(cli: Cli) -> Result<()> {
             Command::Admin {
                 command: AdminCommand::Create { email, password },
             } => admin_create(&app, &email, password).await,
-            Command::New { .. } => Ok(()),
+            Command::Backup { path } => {
+                app.database().backup_to(&path).await?;
+                println!("backup: wrote {}", path.display());
+                Ok(())
+            }
+            Command::New { .. } | Command::Restore { .. } => Ok(()),
         }
     })
 }

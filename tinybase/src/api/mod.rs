@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::functions::routes())
         .merge(routes::admin_functions::routes())
         .merge(routes::admin_schedules::routes())
+        .merge(routes::admin_backup::routes())
         .merge(routes::docs::routes())
         .finish_api_with(&mut api, describe_api)
         .fallback(fallback::not_found)

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The schema version this build brings a database to.
+pub(super) fn newest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(version, _, _)| *version)
+}
+
 /// Applies every migration newer than the database, each in its own transaction.
 pub(super) fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(

@@ -6,6 +6,7 @@
 //! Reads use a pool of `query_only` connections and never wait for writers (WAL).
 //! Both run on tokio's blocking pool so SQLite never stalls the async executor.
 
+mod backup;
 mod connection;
 mod migrations;
 mod time;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::{Error, Result};
 
+pub use backup::{DatabaseLock, restore};
 pub use rusqlite;
 pub use time::{format_timestamp, now, parse_timestamp};
 
@@ -33,6 +35,8 @@ pub struct Database {
 
 struct Inner {
     path: PathBuf,
+    /// Held shared while the database is open, so a restore cannot replace it under us.
+    _lock: DatabaseLock,
     readers: Pool<SqliteConnectionManager>,
     writer: Mutex<Connection>,
 }
@@ -52,6 +56,7 @@ impl Database {
                 ))
             })?;
         }
+        let lock = DatabaseLock::shared(path)?;
         let mut writer = Connection::open(path).map_err(|err| {
             Error::internal(format!("cannot open database {}: {err}", path.display()))
         })?;
@@ -70,6 +75,7 @@ impl Database {
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                _lock: lock,
                 readers,
                 writer: Mutex::new(writer),
             }),

@@ -1,5 +1,6 @@
 //! One file (or folder) per route group; each exposes `routes()` returning its routes.
 
+pub mod admin_backup;
 pub mod admin_functions;
 pub mod admin_schedules;
 pub mod admin_users;
