@@ -148,3 +148,86 @@ async fn a_new_crate_with_a_scaffolded_function_serves_it() {
     assert_eq!(calls["items"][0]["status"], "succeeded");
     assert!(calls["items"][0]["duration_ms"].is_i64());
 }
+
+/// What `cargo package` produced, unpacked: `(tinybase dir, tinybase-macros dir)`.
+fn packaged_crates(into: &Path) -> (PathBuf, PathBuf) {
+    cargo(
+        &workspace_root(),
+        &[
+            "package",
+            "--quiet",
+            "--allow-dirty",
+            "--no-verify",
+            "-p",
+            "tinybase-macros",
+            "-p",
+            "tinybase",
+        ],
+    );
+    let packages = app_target_dir().join("package");
+    let mut dirs = Vec::new();
+    for name in ["tinybase", "tinybase-macros"] {
+        let version = env!("CARGO_PKG_VERSION");
+        let archive = packages.join(format!("{name}-{version}.crate"));
+        let status = Command::new("tar")
+            .args([
+                "xzf",
+                &archive.display().to_string(),
+                "-C",
+                &into.display().to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot unpack {}", archive.display());
+        dirs.push(into.join(format!("{name}-{version}")));
+    }
+    (dirs.remove(0), dirs.remove(0))
+}
+
+#[tokio::test]
+async fn an_app_builds_and_serves_from_the_packaged_crates() {
+    let (_guard, dir) = workdir();
+    let (tinybase, macros) = packaged_crates(&dir);
+    // Only what the package holds is there: templates, migrations, admin UI assets.
+    assert!(tinybase.join("templates/function.rs.tmpl").is_file());
+    assert!(!tinybase.join("tests").exists(), "tests are not packaged");
+
+    let app = dir.join("packaged-app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"packaged-app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [dependencies]\ntinybase = {{ path = {:?} }}\n\n\
+             [patch.crates-io]\ntinybase-macros = {{ path = {:?} }}\n\n[workspace]\n",
+            tinybase.display().to_string(),
+            macros.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("src/main.rs"),
+        "fn main() -> std::process::ExitCode {\n    tinybase::run()\n}\n",
+    )
+    .unwrap();
+    std::fs::copy(workspace_root().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    cargo(
+        &app,
+        &["run", "--offline", "--quiet", "--", "new", "fn", "greet"],
+    );
+    cargo(&app, &["build", "--offline", "--quiet"]);
+
+    let binary = app_target_dir().join("debug").join("packaged-app");
+    let server = Server::start_binary(&binary, &app, &["--port", "0"], &[]).unwrap();
+    let health = reqwest::get(format!("{}/api/health", server.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let openapi: serde_json::Value = reqwest::get(format!("{}/openapi.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(openapi["paths"]["/api/functions/greet"]["post"].is_object());
+}
