@@ -1,5 +1,6 @@
 // A small fetch wrapper: JSON in and out, the bearer token, and TinyBase's error envelope.
 import { useSession } from '../stores/session'
+import type { paths } from './schema'
 
 /** An error answer from the API: `{error: {code, message, details}}`. */
 export class ApiError extends Error {
@@ -65,11 +66,35 @@ export async function request<T>(
   return data as T
 }
 
+// Typed calls: the path must be one of `/openapi.json`'s paths, and the body and the
+// answer take that operation's types, so an API change breaks `vue-tsc`.
+type Method = 'get' | 'post' | 'patch' | 'delete'
+type PathWith<M extends Method> = {
+  [P in keyof paths]: paths[P] extends Record<M, object> ? P : never
+}[keyof paths]
+type Op<P extends keyof paths, M extends Method> = paths[P] extends Record<M, infer O> ? O : never
+type JsonOf<R> = R extends { content: { 'application/json': infer T } } ? T : void
+type Answer<O> = O extends { responses: infer R }
+  ? R extends { 200: infer A } ? JsonOf<A> : R extends { 201: infer B } ? JsonOf<B> : void
+  : never
+type BodyOf<O> = O extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never
+type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? Q : never
+type Params = Record<string, string>
+
+/** Fills `{name}` placeholders of an OpenAPI path. */
+function fill(path: string, params?: Params): string {
+  return path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(params?.[k] ?? ''))
+}
+
 export const api = {
-  get: <T>(path: string, query?: Query) => request<T>('GET', path, { query }),
-  post: <T>(path: string, body?: unknown) => request<T>('POST', path, { body: body ?? {} }),
-  patch: <T>(path: string, body: unknown) => request<T>('PATCH', path, { body }),
-  del: (path: string) => request<void>('DELETE', path),
+  get: <P extends PathWith<'get'>>(path: P, opts: { params?: Params; query?: QueryOf<Op<P, 'get'>> } = {}) =>
+    request<Answer<Op<P, 'get'>>>('GET', fill(path, opts.params), { query: opts.query as Query }),
+  post: <P extends PathWith<'post'>>(path: P, body: BodyOf<Op<P, 'post'>>, params?: Params) =>
+    request<Answer<Op<P, 'post'>>>('POST', fill(path, params), { body }),
+  patch: <P extends PathWith<'patch'>>(path: P, body: Partial<BodyOf<Op<P, 'patch'>>>, params?: Params) =>
+    request<Answer<Op<P, 'patch'>>>('PATCH', fill(path, params), { body }),
+  del: <P extends PathWith<'delete'>>(path: P, params?: Params) =>
+    request<void>('DELETE', fill(path, params)),
 }
 
 /** The message to show for any thrown value. */
