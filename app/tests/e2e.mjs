@@ -1,7 +1,7 @@
 // Browser test of the admin UI: a real server (the `blog` example) over a temp database,
 // driven through Debian's chromium with playwright-core.
 //
-//   node --test tests/            (or: npm run test:e2e)
+//   npm run test:e2e       (tests/run-e2e.mjs: node --test + a closing `N passed, N failed`)
 //
 // TINYBASE_E2E_BIN   server binary (default: <target>/debug/blog, built with cargo if missing)
 // CHROMIUM_PATH      browser (default: /usr/bin/chromium)
@@ -22,7 +22,6 @@ const shots = process.env.E2E_SCREENSHOTS || tmpdir()
 const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' }
 
 let server, browser, dir, base
-const results = { passed: 0, failed: 0 }
 
 function freePort() {
   return new Promise((ok, fail) => {
@@ -88,21 +87,9 @@ after(async () => {
   await browser?.close()
   server?.kill('SIGTERM')
   if (dir) rmSync(dir, { recursive: true, force: true })
-  console.log(`${results.passed} passed, ${results.failed} failed`)
 })
 
-/** A test that also feeds the closing `N passed, N failed` line. */
-function check(name, fn) {
-  test(name, async (t) => {
-    try {
-      await fn(t)
-      results.passed++
-    } catch (e) {
-      results.failed++
-      throw e
-    }
-  })
-}
+
 
 async function newPage() {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
@@ -122,7 +109,7 @@ async function login(page, email, password) {
   await page.click('button[type=submit]')
 }
 
-check('an account that is not an admin gets a clear message', async () => {
+test('an account that is not an admin gets a clear message', async () => {
   const r = await fetch(`${base}/api/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -136,7 +123,7 @@ check('an account that is not an admin gets a clear message', async () => {
   await page.context().close()
 })
 
-check('an admin manages collections, records and functions, then logs out', async () => {
+test('an admin manages collections, records and functions, then logs out', async () => {
   const { page, errors } = await newPage()
   try {
     await adminJourney(page, errors)
@@ -210,7 +197,7 @@ async function adminJourney(page, errors) {
   assert.deepEqual(errors, [])
 }
 
-check('an expired session sends the admin back to the login page', async () => {
+test('an expired session sends the admin back to the login page', async () => {
   const { page } = await newPage()
   await page.goto(`${base}/admin/login`)
   await page.evaluate(() => localStorage.setItem('tinybase.admin.token', 'tb_not_a_real_token'))
