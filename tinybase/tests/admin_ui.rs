@@ -168,3 +168,32 @@ async fn static_dir_overrides_the_embedded_build_and_refuses_traversal() {
     assert_eq!(encoded.status(), StatusCode::NOT_FOUND);
     assert!(!encoded.text().await.unwrap().contains("top secret"));
 }
+
+/// The admin UI's API types are generated from `app/openapi.json`; this keeps that copy
+/// equal to what a stock server serves, so an API change reaches the UI's type check.
+/// Refresh it with `TINYBASE_UPDATE_OPENAPI=1 cargo test -p tinybase --test admin_ui`,
+/// then `cd app && npm run build`.
+#[tokio::test]
+async fn the_admin_ui_openapi_copy_matches_the_server() {
+    let server = TestServer::start().await;
+    let (status, mut live) = server.get("/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let copy_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/openapi.json");
+    if std::env::var_os("TINYBASE_UPDATE_OPENAPI").is_some() {
+        let text = serde_json::to_string_pretty(&live).unwrap() + "\n";
+        std::fs::write(&copy_path, text).unwrap();
+    }
+    let Ok(text) = std::fs::read_to_string(&copy_path) else {
+        // A packaged crate has no app/ folder.
+        return;
+    };
+    let mut copy: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // The version changes with every release without changing the API.
+    live["info"]["version"] = serde_json::Value::Null;
+    copy["info"]["version"] = serde_json::Value::Null;
+    assert!(
+        live == copy,
+        "app/openapi.json is out of date: run `TINYBASE_UPDATE_OPENAPI=1 cargo test -p tinybase \
+         --test admin_ui` and then `cd app && npm run build`, and commit the changes"
+    );
+}
