@@ -272,3 +272,24 @@ test('an admin manages users and schedules', async () => {
   assert.deepEqual(errors, [])
   await page.context().close()
 })
+
+test('an admin who is demoted is sent back to the login page', async () => {
+  const json = (token, body) => ({
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  })
+  const admin = await (await fetch(`${base}/api/auth/login`, { method: 'POST', ...json(null, ADMIN) })).json()
+  const cleo = { email: 'cleo@example.com', password: 'cleo-password', is_admin: true }
+  const created = await fetch(`${base}/api/admin/users`, { method: 'POST', ...json(admin.token, cleo) })
+  assert.equal(created.status, 201)
+  const { id } = await created.json()
+  const { page } = await newPage()
+  await login(page, cleo.email, cleo.password)
+  await page.waitForURL(/\/admin\/collections$/)
+  const demoted = await fetch(`${base}/api/admin/users/${id}`, { method: 'PATCH', ...json(admin.token, { is_admin: false }) })
+  assert.equal(demoted.status, 200)
+  await page.click('nav >> text=Users')
+  await page.waitForURL(/\/admin\/login/)
+  await page.getByText('This account is no longer an admin').waitFor()
+  await page.context().close()
+})

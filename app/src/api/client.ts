@@ -61,6 +61,8 @@ export async function request<T>(
       err.details?.fields ?? {},
     )
     if (response.status === 401 && opts.auth !== false) session.expired()
+    // Admins pass every rule, so a 403 means this account lost its admin rights.
+    if (response.status === 403 && opts.auth !== false) session.expired('This account is no longer an admin.')
     throw apiError
   }
   return data as T

@@ -52,12 +52,12 @@ export const useSession = defineStore('session', () => {
     await router.push({ name: 'login' })
   }
 
-  /** Called on any 401: forget the token and go to the login page. */
-  function expired() {
+  /** Called on a 401 (or a 403): forget the token and go to the login page. */
+  function expired(message = 'Your session has expired. Please sign in again.') {
     if (!token.value) return
     set(null)
     user.value = null
-    notice.value = 'Your session has expired. Please sign in again.'
+    notice.value = message
     const current = router.currentRoute.value
     if (current.name !== 'login') {
       void router.push({ name: 'login', query: { next: current.fullPath } })
