@@ -1,6 +1,7 @@
 //! The HTTP layer: the router, the error envelope, extractors and one file per route group.
 //! Everything below this module is HTTP-agnostic; handlers translate between the two.
 
+mod admin_ui;
 mod collection_docs;
 mod docs;
 pub mod error;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin_schedules::routes())
         .merge(routes::admin_backup::routes())
         .merge(routes::docs::routes())
+        .merge(admin_ui::routes())
         .finish_api_with(&mut api, describe_api)
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed);

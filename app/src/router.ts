@@ -1,0 +1,28 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { useSession } from './stores/session'
+
+export const router = createRouter({
+  history: createWebHistory('/admin/'),
+  routes: [
+    { path: '/', redirect: { name: 'collections' } },
+    { path: '/login', name: 'login', component: () => import('./views/LoginView.vue'), meta: { public: true } },
+    { path: '/collections', name: 'collections', component: () => import('./views/CollectionsView.vue') },
+    { path: '/collections/new', name: 'collection-new', component: () => import('./views/CollectionEdit.vue') },
+    { path: '/collections/:name/edit', name: 'collection-edit', component: () => import('./views/CollectionEdit.vue'), props: true },
+    { path: '/collections/:name', name: 'records', component: () => import('./views/RecordsView.vue'), props: true },
+    { path: '/users', name: 'users', component: () => import('./views/UsersView.vue') },
+    { path: '/functions', name: 'functions', component: () => import('./views/FunctionsView.vue') },
+    { path: '/schedules', name: 'schedules', component: () => import('./views/SchedulesView.vue') },
+    { path: '/calls', name: 'calls', component: () => import('./views/CallsView.vue') },
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue') },
+  ],
+})
+
+router.beforeEach((to) => {
+  const session = useSession()
+  if (!to.meta.public && !session.loggedIn) {
+    return { name: 'login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} }
+  }
+  if (to.name === 'login' && session.loggedIn) return { name: 'collections' }
+  return true
+})

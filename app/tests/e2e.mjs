@@ -1,0 +1,295 @@
+// Browser test of the admin UI: a real server (the `blog` example) over a temp database,
+// driven through Debian's chromium with playwright-core.
+//
+//   npm run test:e2e       (tests/run-e2e.mjs: node --test + a closing `N passed, N failed`)
+//
+// TINYBASE_E2E_BIN   server binary (default: <target>/debug/blog, built with cargo if missing)
+// CHROMIUM_PATH      browser (default: /usr/bin/chromium)
+// E2E_SCREENSHOTS    folder for screenshots of key pages (default: the OS temp folder)
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repo = resolve(here, '../..')
+const shots = process.env.E2E_SCREENSHOTS || tmpdir()
+const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' }
+
+let server, browser, dir, base
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer()
+    s.unref()
+    s.on('error', fail)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => ok(port))
+    })
+  })
+}
+
+function serverBinary() {
+  if (process.env.TINYBASE_E2E_BIN) return process.env.TINYBASE_E2E_BIN
+  const target = process.env.CARGO_TARGET_DIR || join(repo, 'target')
+  // Always (re)build: cargo is quick when nothing changed, and a stale binary would
+  // embed a stale UI.
+  const built = spawnSync('cargo', ['build', '-p', 'blog'], { cwd: repo, stdio: 'inherit' })
+  assert.equal(built.status, 0, 'cargo build -p blog')
+  return join(target, 'debug', 'blog')
+}
+
+async function waitForHealth(url, ms = 20000) {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    try {
+      const r = await fetch(`${url}/api/health`)
+      if (r.ok) return
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error('the server did not start')
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tinybase-e2e-'))
+  const port = await freePort()
+  base = `http://127.0.0.1:${port}`
+  server = spawn(serverBinary(), ['serve', '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      TINYBASE_DB_URL: join(dir, 'e2e.db'),
+      TINYBASE_ADMIN_EMAIL: ADMIN.email,
+      TINYBASE_ADMIN_PASSWORD: ADMIN.password,
+      TINYBASE_LOG_LEVEL: 'warn',
+      RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  await waitForHealth(base)
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+})
+
+after(async () => {
+  await browser?.close()
+  server?.kill('SIGTERM')
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+
+
+async function newPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const page = await context.newPage()
+  page.setDefaultTimeout(10000)
+  const errors = []
+  page.on('pageerror', (e) => errors.push(String(e)))
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) errors.push(m.text()) })
+  return { page, errors }
+}
+
+async function login(page, email, password) {
+  await page.goto(`${base}/admin/`)
+  await page.waitForURL(/\/admin\/login/)
+  await page.fill('input[name=email]', email)
+  await page.fill('input[name=password]', password)
+  await page.click('button[type=submit]')
+}
+
+test('an account that is not an admin gets a clear message', async () => {
+  const r = await fetch(`${base}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'ann@example.com', password: 'ann-password' }),
+  })
+  assert.equal(r.status, 201)
+  const { page } = await newPage()
+  await login(page, 'ann@example.com', 'ann-password')
+  await page.getByText('This account is not an admin').waitFor()
+  assert.match(page.url(), /\/admin\/login/)
+  await page.context().close()
+})
+
+test('an admin manages collections, records and functions, then logs out', async () => {
+  const { page, errors } = await newPage()
+  try {
+    await adminJourney(page, errors)
+  } catch (e) {
+    const shot = join(tmpdir(), 'tinybase-admin-failure.png')
+    await page.screenshot({ path: shot, fullPage: true }).catch(() => undefined)
+    console.log(`screenshot of the failure: ${shot}; page errors: ${JSON.stringify(errors)}`)
+    throw e
+  }
+  await page.context().close()
+})
+
+async function adminJourney(page, errors) {
+  await login(page, ADMIN.email, ADMIN.password)
+  await page.waitForURL(/\/admin\/collections$/)
+  await page.getByRole('heading', { name: 'Collections' }).waitFor()
+
+  // Create a collection with two fields.
+  await page.click('[data-test=new-collection]')
+  await page.fill('input[name=name]', 'books')
+  await page.fill('input[name=label]', 'Books')
+  await page.fill('input[name=field-0-name]', 'title')
+  await page.check('input[name=field-0-required]')
+  await page.click('[data-test=add-field]')
+  await page.selectOption('select[name=field-1-type]', 'int')
+  // The server's per-field message shows on the field's row.
+  await page.fill('input[name=field-1-name]', 'created_at')
+  await page.click('[data-test=save-collection]')
+  await page.locator('[data-test=field-row]').nth(1).locator('[data-test=field-error]').waitFor()
+  assert.equal(await page.locator('[data-test=field-row]').nth(0).locator('[data-test=field-error]').count(), 0)
+  await page.screenshot({ path: join(shots, 'collection-form.png'), fullPage: true })
+  await page.fill('input[name=field-1-name]', 'pages')
+  await page.click('[data-test=save-collection]')
+  await page.waitForURL(/\/admin\/collections\/books$/)
+  await page.getByText('No records yet').waitFor()
+
+  // A record that breaks the rules shows the field's message; a good one is listed.
+  await page.click('[data-test=new-record]')
+  await page.fill('[data-test=record-form] input[name=pages]', '12')
+  await page.click('[data-test=save-record]')
+  await page.locator('[data-test=record-field-error]').first().waitFor()
+  await page.fill('[data-test=record-form] input[name=title]', 'Dune')
+  await page.click('[data-test=save-record]')
+  await page.locator('[data-test=records-table]').getByText('Dune').waitFor()
+
+  // A bad filter shows the server's message next to the filter box.
+  await page.fill('input[name=filter]', "pages > 'many'")
+  await page.click('form[role=search] button[type=submit]')
+  const filterError = page.locator('[data-test=filter-error]')
+  await filterError.waitFor()
+  assert.ok((await filterError.innerText()).length > 0)
+  await page.screenshot({ path: join(shots, 'filter-error.png'), fullPage: true })
+  await page.fill('input[name=filter]', 'pages >= 10')
+  await page.click('form[role=search] button[type=submit]')
+  await page.locator('[data-test=records-table]').getByText('Dune').waitFor()
+  assert.equal(await filterError.count(), 0)
+  await page.screenshot({ path: join(shots, 'records.png'), fullPage: true })
+
+  // Edit the record, sort by a column, then delete it after confirming.
+  await page.locator('[data-test=records-table] tbody tr', { hasText: 'Dune' }).getByRole('button', { name: 'Edit' }).click()
+  await page.fill('[data-test=record-form] input[name=title]', 'Dune Messiah')
+  await page.click('[data-test=save-record]')
+  await page.locator('[data-test=records-table]').getByText('Dune Messiah').waitFor()
+  await page.click('th >> text=pages')
+  await page.waitForURL(/sort=pages/)
+  page.once('dialog', (d) => d.accept())
+  await page.locator('[data-test=records-table] tbody tr', { hasText: 'Dune Messiah' }).getByRole('button', { name: 'Delete' }).click()
+  await page.getByText('No records match this filter').waitFor()
+
+  // Run a function and find the call in the history.
+  await page.click('nav >> text=Functions')
+  await page.click('[data-test=run-install_blog]')
+  await page.click('[data-test=run-submit]')
+  await page.locator('[data-test=run-result]').getByText('"created"').waitFor()
+  await page.click('nav >> text=Calls')
+  const row = page.locator('[data-test=calls-table] tbody tr', { hasText: 'install_blog' })
+  await row.getByText('succeeded').waitFor()
+  await row.click()
+  await page.locator('[data-test=call-detail]').getByText('manual').waitFor()
+  await page.locator('[data-test=call-detail] button').click()
+
+  // Log out: back to the login page, and the app is closed again.
+  await page.click('[data-test=logout]')
+  await page.waitForURL(/\/admin\/login/)
+  await page.goto(`${base}/admin/users`)
+  await page.waitForURL(/\/admin\/login/)
+  assert.deepEqual(errors, [])
+}
+
+test('an expired session sends the admin back to the login page', async () => {
+  const { page } = await newPage()
+  await page.goto(`${base}/admin/login`)
+  await page.evaluate(() => localStorage.setItem('tinybase.admin.token', 'tb_not_a_real_token'))
+  await page.goto(`${base}/admin/collections/books`)
+  await page.waitForURL(/\/admin\/login/)
+  await page.getByText('Your session has expired').waitFor()
+  await page.context().close()
+})
+
+test('an admin manages users and schedules', async () => {
+  const { page, errors } = await newPage()
+  page.on('dialog', (d) => d.accept()) // the delete confirmations
+  await login(page, ADMIN.email, ADMIN.password)
+  await page.waitForURL(/\/admin\/collections$/)
+
+  // Users: create, search, promote, demote, delete.
+  await page.click('nav >> text=Users')
+  await page.getByRole('button', { name: 'New user' }).click()
+  await page.fill('form input[name=email]', 'bob@example.com')
+  await page.fill('form input[name=password]', 'short')
+  await page.getByRole('button', { name: 'Create user' }).click()
+  await page.getByText('must be at least 8 characters').waitFor()
+  await page.fill('form input[name=password]', 'bob-password')
+  await page.getByRole('button', { name: 'Create user' }).click()
+  await page.fill('input[name=search]', 'bob')
+  await page.getByRole('button', { name: 'Search' }).click()
+  const rows = page.locator('table tbody tr')
+  await rows.filter({ hasText: 'bob@example.com' }).waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('table tbody tr').length === 1)
+  const bob = rows.filter({ hasText: 'bob@example.com' })
+  await bob.getByRole('button', { name: 'Promote' }).click()
+  await bob.getByText('admin', { exact: true }).waitFor()
+  await bob.getByRole('button', { name: 'Demote' }).click()
+  await bob.getByText('user', { exact: true }).waitFor()
+  await bob.getByRole('button', { name: 'Delete' }).click()
+  await page.getByText('No users found').waitFor()
+
+  // Schedules: create, disable, enable, delete.
+  await page.click('nav >> text=Schedules')
+  await page.getByText('No schedules yet').waitFor()
+  await page.getByRole('button', { name: 'New schedule' }).click()
+  await page.fill('input[name=name]', 'stats every 15 minutes')
+  await page.selectOption('select[name=function_name]', 'blog_stats')
+  await page.fill('input[name=timezone]', 'Mars/Olympus')
+  await page.getByRole('button', { name: 'Save' }).click()
+  await page.locator('.error').first().waitFor()
+  await page.fill('input[name=timezone]', 'Europe/Berlin')
+  await page.getByRole('button', { name: 'Save' }).click()
+  const row = page.locator('table tbody tr', { hasText: 'stats every 15 minutes' })
+  await row.getByText('every 15 minutes (Europe/Berlin)').waitFor()
+  await row.getByRole('button', { name: 'Disable' }).click()
+  await row.getByRole('button', { name: 'Enable' }).waitFor()
+  await page.screenshot({ path: join(shots, 'schedules.png'), fullPage: true })
+  await row.getByRole('button', { name: 'Delete' }).click()
+  await page.getByText('No schedules yet').waitFor()
+  assert.deepEqual(errors, [])
+  await page.context().close()
+})
+
+test('an admin who is demoted is sent back to the login page', async () => {
+  const json = (token, body) => ({
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify(body),
+  })
+  const admin = await (await fetch(`${base}/api/auth/login`, { method: 'POST', ...json(null, ADMIN) })).json()
+  const cleo = { email: 'cleo@example.com', password: 'cleo-password', is_admin: true }
+  const created = await fetch(`${base}/api/admin/users`, { method: 'POST', ...json(admin.token, cleo) })
+  assert.equal(created.status, 201)
+  const { id } = await created.json()
+  const { page } = await newPage()
+  await login(page, cleo.email, cleo.password)
+  await page.waitForURL(/\/admin\/collections$/)
+  const demoted = await fetch(`${base}/api/admin/users/${id}`, { method: 'PATCH', ...json(admin.token, { is_admin: false }) })
+  assert.equal(demoted.status, 200)
+  await page.click('nav >> text=Users')
+  await page.waitForURL(/\/admin\/login/)
+  await page.getByText('This account is no longer an admin').waitFor()
+  await page.context().close()
+})
