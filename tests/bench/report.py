@@ -172,6 +172,19 @@ def scaling_table(curves: dict) -> str:
     return "\n".join(lines)
 
 
+def scaling_memory(curves: dict) -> str:
+    sizes = sorted(curves)
+    lines = ["| peak RSS MiB (highest of the workloads) | " + " | ".join(f"{n:,}" for n in sizes)
+             + " |", "|---|" + "---:|" * len(sizes)]
+    for server in (TB, PB):
+        cells = []
+        for n in sizes:
+            peaks = [m["peak_rss_mib"] for (s, _), m in curves[n].items() if s == server]
+            cells.append(f"{max(peaks):,.0f}" if peaks else "–")
+        lines.append(f"| {server} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def scaling_section(curves: dict, args, command: str) -> str:
     return f"""## Scaling with the number of records
 
@@ -182,6 +195,8 @@ Cells are req/s · p50 · p99 (ms).
 ![latency against record count](bench-scaling.png)
 
 {scaling_table(curves)}
+
+{scaling_memory(curves)}
 """
 
 

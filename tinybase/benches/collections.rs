@@ -101,7 +101,11 @@ mod validation {
         let schema = compiled();
         let existing = sample_data(3);
         let patch = object(json!({"rating": 5, "tags": null}));
-        bencher.bench(|| schema.validate_patch(black_box(&existing), black_box(&patch)).unwrap());
+        bencher.bench(|| {
+            schema
+                .validate_patch(black_box(&existing), black_box(&patch))
+                .unwrap()
+        });
     }
 }
 
@@ -126,7 +130,8 @@ mod filter {
     #[divan::bench]
     fn rejected(bencher: Bencher) {
         let schema = posts_schema();
-        bencher.bench(|| compile_filter(black_box("rating > 'x' && title ~ 3"), &schema).unwrap_err());
+        bencher
+            .bench(|| compile_filter(black_box("rating > 'x' && title ~ 3"), &schema).unwrap_err());
     }
 }
 
