@@ -2,7 +2,7 @@
 //! schema, parsing and compiling a filter to SQL, and serialising records to JSON.
 //!
 //! `cargo bench -p tinybase --bench collections` measures; `cargo test -p tinybase
-//! --benches` runs each benchmark once as a test (what CI does).
+//! --bench collections` runs each benchmark once as a test (what CI does).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -46,7 +46,7 @@ fn object(value: Value) -> Map<String, Value> {
 fn sample_data(i: usize) -> Map<String, Value> {
     object(json!({
         "title": format!("Post number {i}: notes on rust"),
-        "published": i % 2 == 0,
+        "published": i.is_multiple_of(2),
         "tags": ["rust", "sqlite", "web"],
         "rating": (i % 6) as i64,
         "slug": format!("post-number-{i}"),
