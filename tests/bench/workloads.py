@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from servers import BenchError, PocketBase, Server, TinyBase
+from servers import BenchError, Server, TinyBase, expect, http
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "bench.lua"
@@ -175,13 +175,8 @@ def prepare(server: Server, w: Workload, index_state: dict) -> None:
 
 def smoke_check(server: Server, w: Workload) -> None:
     """One request by hand first, so a wrong path or body fails loudly, not as 0 req/s."""
-    from servers import expect, http
-
     path = w.path(server).replace("{id}", server.ids[0] if server.ids else "")
     token = server.user_token if w.auth else None
     expect(http(w.method, server.base + path, w.body(server) if w.body else None, token,
                 server.auth_prefix), {200, 201}, f"{server.name} {w.key}")
 
-
-__all__ = ["Workload", "Result", "run_wrk", "prepare", "smoke_check", "workloads_main",
-           "workloads_scaling", "PocketBase", "TinyBase"]
