@@ -7,12 +7,37 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
+use std::sync::LazyLock;
+
+use tokio::sync::Semaphore;
+
 use crate::{Error, Result};
 
 /// The fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The most bytes a password may have; bounds the hashing work one request can ask for.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// At most one hash per CPU at a time. Each Argon2id hash takes 19 MiB; unbounded
+/// concurrent logins would take memory in proportion to the attackers' connections (and
+/// the allocator keeps it), while extra parallelism past the CPU count buys nothing.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+});
+
+/// Runs password hashing work on the blocking pool, at most one job per CPU at a time.
+///
+/// # Errors
+/// Internal errors only.
+pub(crate) async fn run_limited<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|err| Error::internal(format!("password hashing unavailable: {err}")))?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
 
 /// Checks a new password's length; returns the message to show when it is not acceptable.
 pub fn check_new_password(password: &str) -> Option<String> {

@@ -1,5 +1,7 @@
 //! Bearer-token sessions: issue on login, resolve on each request, revoke on logout.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -57,24 +59,27 @@ pub async fn issue(db: &Database, user_id: &str, ttl_hours: u32) -> Result<Issue
 pub async fn user_for_token(db: &Database, bearer: &str) -> Result<Option<User>> {
     let hash = token::hash(bearer);
     db.read(move |conn| {
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        Ok(conn
-            .query_row(
-                &format!(
-                    "SELECT {columns} FROM auth_tokens t JOIN users u ON u.id = t.user_id
-                     WHERE t.token_hash = ?1 AND t.expires_at > ?2"
-                ),
-                params![hash, format_timestamp(now())],
-                User::from_row,
-            )
+        // Runs on every authenticated request: prepared once per connection.
+        let mut statement = conn.prepare_cached(&TOKEN_USER_SQL)?;
+        Ok(statement
+            .query_row(params![hash, format_timestamp(now())], User::from_row)
             .optional()?)
     })
     .await
 }
+
+/// The user of an unexpired token, by the token's hash.
+static TOKEN_USER_SQL: LazyLock<String> = LazyLock::new(|| {
+    let columns = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns} FROM auth_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ?1 AND t.expires_at > ?2"
+    )
+});
 
 /// Revokes one token. Revoking an unknown token is not an error.
 ///

@@ -7,7 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::password::{check_new_password, decoy_hash, hash_password, verify_password};
+use super::password::{
+    check_new_password, decoy_hash, hash_password, run_limited, verify_password,
+};
 use super::sessions;
 use crate::db::{Database, format_timestamp, now, parse_timestamp};
 use crate::pagination::{Page, Pagination};
@@ -158,7 +160,7 @@ pub async fn verify_credentials(db: &Database, email: &str, password: String) ->
         Some((user, hash)) => (Some(user), hash),
         None => (None, decoy_hash().to_owned()),
     };
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await?;
+    let matches = run_limited(move || verify_password(&password, &hash)).await?;
     match user {
         Some(user) if matches => Ok(user),
         _ => Err(Error::unauthorized("invalid email or password")),
@@ -361,7 +363,7 @@ fn email_conflict() -> Error {
 }
 
 async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+    run_limited(move || hash_password(&password)).await?
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern, so they match literally.

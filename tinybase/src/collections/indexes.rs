@@ -70,7 +70,9 @@ pub(crate) fn sync(
             })?;
     }
     if changed {
-        // A new index has no statistics; without them the planner may never pick it.
+        // A new index has no statistics; without them the planner may never pick it. The
+        // statistics are exact (not sampled): all collections share one table, and a
+        // sample badly misjudges how many rows one collection id matches.
         conn.execute_batch("ANALYZE records")?;
     }
     Ok(())

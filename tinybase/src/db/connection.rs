@@ -6,8 +6,8 @@ use rusqlite::Connection;
 /// serialised in-process, so this only matters when another process holds the file.
 const BUSY_TIMEOUT_MS: u32 = 5_000;
 
-/// Rows ANALYZE samples per index: enough for good plans, cheap on millions of rows.
-const ANALYSIS_LIMIT: u32 = 1_000;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// How large the write-ahead log file may stay after a checkpoint.
 const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
@@ -31,10 +31,11 @@ pub(super) fn configure(conn: &Connection, role: Role) -> rusqlite::Result<()> {
     conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
     conn.pragma_update(None, "trusted_schema", "OFF")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Hot queries (token lookup, record reads) are prepared once per connection.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
     match role {
         // Statistics are gathered by the writer; sampling keeps ANALYZE fast on big tables.
         Role::Writer => {
-            conn.pragma_update(None, "analysis_limit", ANALYSIS_LIMIT)?;
             // After a checkpoint resets the log, shrink the file back to this size.
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
         }

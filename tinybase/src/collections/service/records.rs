@@ -68,7 +68,7 @@ impl Service {
                 let mut page_params = params;
                 page_params.push(SqlParam::Int(page.limit()));
                 page_params.push(SqlParam::Int(page.offset()));
-                let mut stmt = conn.prepare(&format!(
+                let mut stmt = conn.prepare_cached(&format!(
                     "SELECT {RECORD_COLUMNS} FROM records WHERE {where_clause}
                      ORDER BY {order} LIMIT ? OFFSET ?"
                 ))?;
@@ -309,11 +309,12 @@ fn ensure_in_scope(scope: &Scope, record: &Record) -> Result<()> {
 
 fn fetch(conn: &Connection, loaded: &LoadedCollection, id: &str) -> Result<Record> {
     let name = &loaded.collection.name;
-    conn.query_row(
-        &format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1 AND collection_id = ?2"),
-        params![id, loaded.collection.id],
-        |row| record_from_row(row, name),
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1 AND collection_id = ?2"
+    ))?
+    .query_row(params![id, loaded.collection.id], |row| {
+        record_from_row(row, name)
+    })
     .optional()?
     .ok_or_else(no_record)
 }
