@@ -24,6 +24,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description The database as one SQLite file. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.sqlite3": unknown;
+                    };
+                };
                 /** @description An error, in the standard envelope. */
                 default: {
                     headers: {
