@@ -7,9 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
-use std::sync::LazyLock;
-
-use tokio::sync::Semaphore;
+use std::sync::{Arc, LazyLock, Mutex, mpsc};
 
 use crate::{Error, Result};
 
@@ -18,25 +16,62 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// The most bytes a password may have; bounds the hashing work one request can ask for.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// At most one hash per CPU at a time. Each Argon2id hash takes 19 MiB; unbounded
-/// concurrent logins would take memory in proportion to the attackers' connections (and
-/// the allocator keeps it), while extra parallelism past the CPU count buys nothing.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
-});
+/// Work for the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
 
-/// Runs password hashing work on the blocking pool, at most one job per CPU at a time.
+/// Password hashing runs on its own threads, one per CPU. Each Argon2id hash takes
+/// 19 MiB; the allocator keeps freed blocks per thread, so hashing on the shared blocking
+/// pool (hundreds of threads under load) grew the process to gigabytes. A fixed set of
+/// threads bounds that memory and the CPU given to hashing, and queues the rest.
+static HASHERS: LazyLock<Option<mpsc::Sender<Job>>> = LazyLock::new(start_hashers);
+
+fn start_hashers() -> Option<mpsc::Sender<Job>> {
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    let mut started = 0;
+    for n in 0..threads {
+        let receiver = Arc::clone(&receiver);
+        let spawned = std::thread::Builder::new()
+            .name(format!("tinybase-hash-{n}"))
+            .spawn(move || {
+                loop {
+                    // The lock only guards taking the next job; a poisoned one still works.
+                    let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(job) = job else { break };
+                    // A panicking job drops its answer channel (reported to the caller);
+                    // the thread carries on.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
+            });
+        match spawned {
+            Ok(_) => started += 1,
+            Err(err) => tracing::warn!(%err, "could not start a password hashing thread"),
+        }
+    }
+    (started > 0).then_some(sender)
+}
+
+/// Runs password hashing work on the hashing threads and waits for it.
 ///
 /// # Errors
-/// Internal errors only.
+/// Internal error when no hashing thread could be started or the work panicked.
 pub(crate) async fn run_limited<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T> {
-    let _permit = HASHING
-        .acquire()
+    let Some(hashers) = HASHERS.as_ref() else {
+        return Err(Error::internal("no password hashing thread is running"));
+    };
+    let (answer, result) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = answer.send(work());
+    });
+    hashers
+        .send(job)
+        .map_err(|_| Error::internal("the password hashing threads stopped"))?;
+    result
         .await
-        .map_err(|err| Error::internal(format!("password hashing unavailable: {err}")))?;
-    Ok(tokio::task::spawn_blocking(work).await?)
+        .map_err(|_| Error::internal("password hashing failed"))
 }
 
 /// Checks a new password's length; returns the message to show when it is not acceptable.
