@@ -230,6 +230,16 @@ impl FieldErrors {
     }
 }
 
+/// The text of a panic payload (`panic!` gives a `&str` or a `String`), for logs and
+/// call records.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("a non-text panic payload")
+}
+
 macro_rules! internal_from {
     ($($ty:ty),* $(,)?) => {
         $(impl From<$ty> for Error {

@@ -108,10 +108,6 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
-    let detail = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("unknown panic");
+    let detail = crate::error::panic_text(panic.as_ref());
     Error::internal(format!("handler panicked: {detail}")).into_response()
 }

@@ -22,7 +22,7 @@ use crate::{Error, Result};
 
 pub use backup::{DatabaseLock, restore};
 pub use rusqlite;
-pub use time::{format_timestamp, now, parse_timestamp};
+pub use time::{format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 
 /// How many read connections the pool keeps at most.
 const READ_POOL_SIZE: u32 = 8;

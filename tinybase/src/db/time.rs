@@ -24,3 +24,11 @@ pub fn parse_timestamp(text: &str) -> rusqlite::Result<DateTime<Utc>> {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(err))
         })
 }
+
+/// Parses a stored timestamp that may be NULL.
+///
+/// # Errors
+/// As [`parse_timestamp`].
+pub fn parse_optional_timestamp(text: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    text.map(|t| parse_timestamp(&t)).transpose()
+}

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Trigger;
-use crate::db::{Database, format_timestamp, now, parse_timestamp};
+use crate::db::{Database, format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 use crate::pagination::{Page, Pagination};
 use crate::{Error, Result};
 
@@ -82,11 +82,7 @@ const CALL_COLUMNS: &str = "id, function_name, status, trigger_type, trigger_id,
     requested_by_user_id, started_at, finished_at, duration_ms, error_type, error_message, created_at";
 
 fn call_from_row(row: &Row<'_>) -> rusqlite::Result<FunctionCall> {
-    let optional_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        row.get::<_, Option<String>>(i)?
-            .map(|t| parse_timestamp(&t))
-            .transpose()
-    };
+    let optional_time = |i: usize| parse_optional_timestamp(row.get(i)?);
     let trigger_type = match row.get::<_, String>(3)?.as_str() {
         "schedule" => Trigger::Schedule,
         _ => Trigger::Manual,

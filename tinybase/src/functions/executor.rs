@@ -228,11 +228,7 @@ async fn execute(
         Ok(output) => (output, None),
         Err(join) if join.is_panic() => {
             let payload = join.into_panic();
-            let detail = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("a non-text panic payload");
+            let detail = crate::error::panic_text(payload.as_ref());
             (
                 Err(Error::internal(format!(
                     "function `{}` panicked: {detail}",

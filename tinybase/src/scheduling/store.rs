@@ -9,7 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::ScheduleConfig;
-use crate::db::{Database, format_timestamp, now, parse_timestamp};
+use crate::db::{Database, format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 use crate::functions::Executor;
 use crate::pagination::{Page, Pagination};
 use crate::{Error, FieldErrors, Result};
@@ -117,11 +117,7 @@ pub(super) fn schedule_from_row(row: &Row<'_>) -> rusqlite::Result<Schedule> {
             )
         }
     };
-    let optional_time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        row.get::<_, Option<String>>(i)?
-            .map(|t| parse_timestamp(&t))
-            .transpose()
-    };
+    let optional_time = |i: usize| parse_optional_timestamp(row.get(i)?);
     Ok(Schedule {
         id: row.get(0)?,
         name: row.get(1)?,
