@@ -13,6 +13,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedule runs",
         include_str!("migrations/0002_schedule_runs.sql"),
     ),
+    (
+        3,
+        "record order index",
+        include_str!("migrations/0003_record_order_index.sql"),
+    ),
 ];
 
 /// The schema version this build brings a database to.

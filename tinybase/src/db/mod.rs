@@ -8,19 +8,21 @@
 
 mod backup;
 mod connection;
+mod count_cache;
 mod migrations;
+mod reader;
 mod time;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use r2d2::Pool;
-use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::{Error, Result};
 
 pub use backup::{DatabaseLock, restore};
+pub(crate) use count_cache::CountCache;
 pub use rusqlite;
 pub use time::{format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 
@@ -37,7 +39,8 @@ struct Inner {
     path: PathBuf,
     /// Held shared while the database is open, so a restore cannot replace it under us.
     _lock: DatabaseLock,
-    readers: Pool<SqliteConnectionManager>,
+    readers: Pool<reader::ReaderManager>,
+    statistics: reader::StatisticsGeneration,
     writer: Mutex<Connection>,
 }
 
@@ -66,8 +69,8 @@ impl Database {
         // connections, so the planner has statistics from the start.
         writer.execute_batch("PRAGMA optimize=0x10002")?;
 
-        let manager = SqliteConnectionManager::file(path)
-            .with_init(|conn| connection::configure(conn, connection::Role::Reader));
+        let statistics = reader::StatisticsGeneration::default();
+        let manager = reader::ReaderManager::new(path, statistics.clone());
         let readers = Pool::builder()
             .max_size(READ_POOL_SIZE)
             .min_idle(Some(1))
@@ -77,6 +80,7 @@ impl Database {
                 path: path.to_owned(),
                 _lock: lock,
                 readers,
+                statistics,
                 writer: Mutex::new(writer),
             }),
         })
@@ -98,6 +102,29 @@ impl Database {
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.read_blocking(f)).await?
+    }
+
+    /// Like [`Database::read`], inside one read transaction, with the connection's
+    /// [`CountCache`] for totals that need not be recounted while nothing changed.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error when no connection is available.
+    pub(crate) async fn read_counting<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &mut CountCache) -> Result<T> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut pooled = db.inner.readers.get()?;
+            let (conn, counts) = pooled.parts();
+            // One snapshot for the version check, the count and the page.
+            let tx = conn.unchecked_transaction()?;
+            let value = f(&tx, counts)?;
+            tx.finish()?;
+            Ok(value)
+        })
+        .await?
     }
 
     /// Runs `f` inside one `IMMEDIATE` write transaction on the blocking pool; commits when
@@ -145,7 +172,9 @@ impl Database {
     /// Internal errors only.
     pub async fn optimize(&self) -> Result<()> {
         self.write(|tx| Ok(tx.execute_batch("PRAGMA optimize")?))
-            .await
+            .await?;
+        self.inner.statistics.advance();
+        Ok(())
     }
 
     /// Copies the write-ahead log into the database file and truncates the log, waiting

@@ -59,12 +59,14 @@ impl Service {
         let where_clause = conditions.join(" AND ");
         let name = loaded.collection.name.clone();
         self.db
-            .read(move |conn| {
-                let total: i64 = conn.query_row(
-                    &format!("SELECT COUNT(*) FROM records WHERE {where_clause}"),
-                    params_from_iter(params.iter()),
-                    |row| row.get(0),
-                )?;
+            .read_counting(move |conn, counts| {
+                let count_sql = format!("SELECT COUNT(*) FROM records WHERE {where_clause}");
+                let key = format!("{count_sql}\u{0}{params:?}");
+                let total = counts.get_or_count(conn, key, || {
+                    Ok(conn
+                        .prepare_cached(&count_sql)?
+                        .query_row(params_from_iter(params.iter()), |row| row.get(0))?)
+                })?;
                 let mut page_params = params;
                 page_params.push(SqlParam::Int(page.limit()));
                 page_params.push(SqlParam::Int(page.offset()));

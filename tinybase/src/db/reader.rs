@@ -1,0 +1,97 @@
+//! The read connections: pooled, `query_only`, each with its own cache of counts.
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+use super::connection::{self, Role};
+use super::count_cache::CountCache;
+
+/// A pooled read connection and the counts it has already computed.
+pub(super) struct ReadConnection {
+    conn: Connection,
+    counts: CountCache,
+    /// The [`StatisticsGeneration`] this connection loaded its planner statistics at.
+    statistics: u64,
+}
+
+impl ReadConnection {
+    /// The connection and its count cache, borrowed together.
+    pub(super) fn parts(&mut self) -> (&Connection, &mut CountCache) {
+        (&self.conn, &mut self.counts)
+    }
+}
+
+impl Deref for ReadConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Counts how often the planner statistics were refreshed.
+///
+/// SQLite loads `sqlite_stat1` when a connection reads the schema and again only when the
+/// schema changes; `ANALYZE` alone does not change it. A reader opened before the
+/// statistics were refreshed would plan with the old ones for as long as it lives, so
+/// the pool retires readers older than the latest refresh.
+#[derive(Clone, Default)]
+pub(super) struct StatisticsGeneration(Arc<AtomicU64>);
+
+impl StatisticsGeneration {
+    /// Marks the statistics as refreshed.
+    pub(super) fn advance(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn current(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Opens read connections for the `r2d2` pool: `r2d2_sqlite`'s connections, configured
+/// as readers, each paired with an empty count cache.
+pub(super) struct ReaderManager {
+    sqlite: SqliteConnectionManager,
+    statistics: StatisticsGeneration,
+}
+
+impl ReaderManager {
+    pub(super) fn new(path: &Path, statistics: StatisticsGeneration) -> Self {
+        Self {
+            sqlite: SqliteConnectionManager::file(path)
+                .with_init(|conn| connection::configure(conn, Role::Reader)),
+            statistics,
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ReaderManager {
+    type Connection = ReadConnection;
+    type Error = rusqlite::Error;
+
+    fn connect(&self) -> rusqlite::Result<ReadConnection> {
+        // Read the generation first: a refresh racing with the connect then retires this
+        // connection once more than needed, never too few times.
+        let statistics = self.statistics.current();
+        Ok(ReadConnection {
+            conn: self.sqlite.connect()?,
+            counts: CountCache::default(),
+            statistics,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut ReadConnection) -> rusqlite::Result<()> {
+        self.sqlite.is_valid(&mut conn.conn)
+    }
+
+    /// Asked when a connection goes back to the pool; `true` makes the pool close it.
+    fn has_broken(&self, conn: &mut ReadConnection) -> bool {
+        conn.statistics != self.statistics.current() || self.sqlite.has_broken(&mut conn.conn)
+    }
+}
