@@ -58,7 +58,7 @@ pub async fn issue(db: &Database, user_id: &str, ttl_hours: u32) -> Result<Issue
 /// Internal errors only.
 pub async fn user_for_token(db: &Database, bearer: &str) -> Result<Option<User>> {
     let hash = token::hash(bearer);
-    db.read(move |conn| {
+    db.read_by_key(move |conn| {
         // Runs on every authenticated request: prepared once per connection.
         let mut statement = conn.prepare_cached(&TOKEN_USER_SQL)?;
         Ok(statement

@@ -40,6 +40,7 @@ struct Inner {
     /// Held shared while the database is open, so a restore cannot replace it under us.
     _lock: DatabaseLock,
     readers: Pool<reader::ReaderManager>,
+    inline_readers: reader::InlineReaders,
     statistics: reader::StatisticsGeneration,
     writer: Mutex<Connection>,
 }
@@ -71,6 +72,8 @@ impl Database {
 
         let statistics = reader::StatisticsGeneration::default();
         let manager = reader::ReaderManager::new(path, statistics.clone());
+        let inline_readers =
+            reader::InlineReaders::new(reader::ReaderManager::new(path, statistics.clone()));
         let readers = Pool::builder()
             .max_size(READ_POOL_SIZE)
             .min_idle(Some(1))
@@ -80,6 +83,7 @@ impl Database {
                 path: path.to_owned(),
                 _lock: lock,
                 readers,
+                inline_readers,
                 statistics,
                 writer: Mutex::new(writer),
             }),
@@ -102,6 +106,23 @@ impl Database {
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.read_blocking(f)).await?
+    }
+
+    /// Like [`Database::read`], but runs `f` right here on the calling thread when an
+    /// inline connection is free, which saves two thread hand-offs. Only for reads that
+    /// look up a few rows by key: a slow `f` would hold up the async executor.
+    ///
+    /// # Errors
+    /// Whatever `f` returns, or an internal error when no connection is available.
+    pub(crate) async fn read_by_key<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match self.inner.inline_readers.try_run(f) {
+            Ok(done) => done,
+            Err(f) => self.read(f).await,
+        }
     }
 
     /// Like [`Database::read`], inside one read transaction, with the connection's

@@ -2,14 +2,17 @@
 
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+
+use r2d2::ManageConnection;
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
 use super::connection::{self, Role};
 use super::count_cache::CountCache;
+use crate::Result;
 
 /// A pooled read connection and the counts it has already computed.
 pub(super) struct ReadConnection {
@@ -71,7 +74,7 @@ impl ReaderManager {
     }
 }
 
-impl r2d2::ManageConnection for ReaderManager {
+impl ManageConnection for ReaderManager {
     type Connection = ReadConnection;
     type Error = rusqlite::Error;
 
@@ -93,5 +96,58 @@ impl r2d2::ManageConnection for ReaderManager {
     /// Asked when a connection goes back to the pool; `true` makes the pool close it.
     fn has_broken(&self, conn: &mut ReadConnection) -> bool {
         conn.statistics != self.statistics.current() || self.sqlite.has_broken(&mut conn.conn)
+    }
+}
+
+/// A few read connections used right on the calling thread, one per CPU.
+///
+/// Handing a read to another thread and waking the caller afterwards costs two context
+/// switches, several times the work of a lookup by key (a few microseconds). Reads that
+/// are known to touch only a handful of rows run here instead; when every connection is
+/// busy the caller falls back to the pool rather than wait.
+pub(super) struct InlineReaders {
+    manager: ReaderManager,
+    slots: Vec<Mutex<Option<ReadConnection>>>,
+}
+
+impl InlineReaders {
+    pub(super) fn new(manager: ReaderManager) -> Self {
+        let count = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            manager,
+            slots: (0..count).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    /// Runs `f` on a free inline connection (opened on first use, reopened when its
+    /// planner statistics are outdated), or gives `f` back when none is free.
+    pub(super) fn try_run<T, F>(&self, f: F) -> std::result::Result<Result<T>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        for slot in &self.slots {
+            let mut guard = match slot.try_lock() {
+                Ok(guard) => guard,
+                // A panic in an earlier read poisoned the lock; the statement it ran was
+                // reset when it unwound, so the connection is still sound.
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            if guard
+                .as_mut()
+                .is_some_and(|conn| self.manager.has_broken(conn))
+            {
+                *guard = None;
+            }
+            let conn = match guard.as_mut() {
+                Some(conn) => conn,
+                None => match self.manager.connect() {
+                    Ok(conn) => guard.insert(conn),
+                    Err(err) => return Ok(Err(err.into())),
+                },
+            };
+            return Ok(f(conn));
+        }
+        Err(f)
     }
 }

@@ -92,7 +92,10 @@ impl Service {
         let loaded = self.require(collection)?;
         let scope = authorize(loaded.collection.options.rule_for(Action::View), caller)?;
         let id = record_id(id)?;
-        let record = self.db.read(move |conn| fetch(conn, &loaded, &id)).await?;
+        let record = self
+            .db
+            .read_by_key(move |conn| fetch(conn, &loaded, &id))
+            .await?;
         ensure_in_scope(&scope, &record)?;
         Ok(record)
     }
