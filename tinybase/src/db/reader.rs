@@ -89,7 +89,14 @@ impl ManageConnection for ReaderManager {
         })
     }
 
+    /// Asked when the pool hands a connection out; an error makes it open another.
     fn is_valid(&self, conn: &mut ReadConnection) -> rusqlite::Result<()> {
+        if conn.statistics != self.statistics.current() {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_SCHEMA),
+                Some("the planner statistics changed".to_owned()),
+            ));
+        }
         self.sqlite.is_valid(&mut conn.conn)
     }
 
@@ -135,7 +142,7 @@ impl InlineReaders {
             };
             if guard
                 .as_mut()
-                .is_some_and(|conn| self.manager.has_broken(conn))
+                .is_some_and(|conn| self.manager.is_valid(conn).is_err())
             {
                 *guard = None;
             }
