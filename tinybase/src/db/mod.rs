@@ -1,23 +1,36 @@
-//! SQLite storage: one file, a pool of readers and a single serialised writer.
+//! SQLite storage: one file, a pool of readers and a single writer thread.
 //!
 //! SQLite allows one writer at a time. Rather than let concurrent writers fight over the
-//! lock (and surface `SQLITE_BUSY`), every write goes through [`Database::write`], which
-//! holds the one writer connection and runs the closure in an `IMMEDIATE` transaction.
-//! Reads use a pool of `query_only` connections and never wait for writers (WAL).
-//! Both run on tokio's blocking pool so SQLite never stalls the async executor.
-
+//! lock (and surface `SQLITE_BUSY`), every write goes through [`Database::write`] to one
+//! dedicated OS thread that owns the only writer connection (see `writer.rs`). That
+//! thread commits writes in groups: it runs whatever writes queued up while it was busy in
+//! one `IMMEDIATE` transaction, each in its own savepoint so a failing write undoes only
+//! its own changes, and answers every caller only after the commit that holds its write.
+//! Under load that is one commit for many writes; when idle, a lone write commits at once.
+//!
+//! Reads use `query_only` connections and never wait for writers (WAL). Most run on
+//! tokio's blocking pool so SQLite never stalls the async executor; lookups by key, which
+//! take microseconds, run on the calling thread instead, because handing them to another
+//! thread costs more than the lookup (see `reader.rs`). Async writers wait on a oneshot
+//! channel, so they hold no thread while queued.
 mod backup;
 mod connection;
 mod count_cache;
 mod migrations;
 mod reader;
 mod time;
+mod writer;
+
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::{JoinHandle, ThreadId};
 
 use r2d2::Pool;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 
 use crate::{Error, Result};
 
@@ -37,12 +50,37 @@ pub struct Database {
 
 struct Inner {
     path: PathBuf,
-    /// Held shared while the database is open, so a restore cannot replace it under us.
-    _lock: DatabaseLock,
     readers: Pool<reader::ReaderManager>,
     inline_readers: reader::InlineReaders,
     statistics: reader::StatisticsGeneration,
-    writer: Mutex<Connection>,
+    /// Feeds the writer thread. `None` only while [`Inner`] is being dropped: closing the
+    /// channel is what tells the thread to stop.
+    jobs: Option<mpsc::Sender<writer::Job>>,
+    /// Joined on drop, so the writer connection is closed before the lock below is let go.
+    thread: Option<JoinHandle<()>>,
+    /// The writer thread's id: a write sent from that thread would wait on itself forever.
+    thread_id: ThreadId,
+    /// What the writer thread did; tests use it to see writes grouped into batches.
+    #[cfg_attr(not(test), allow(dead_code))]
+    stats: Arc<writer::Stats>,
+    /// Held shared while the database is open, so a restore cannot replace it under us.
+    /// Declared last so it is released after everything above (fields drop in order).
+    _lock: DatabaseLock,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer thread once it has run what is queued.
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            // The last handle can be dropped on the writer thread itself (by a job or a
+            // hook that held a clone); joining would wait on itself, so let it finish
+            // on its own there.
+            if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
+                tracing::error!("the database writer thread panicked");
+            }
+        }
+    }
 }
 
 impl Database {
@@ -78,14 +116,25 @@ impl Database {
             .max_size(READ_POOL_SIZE)
             .min_idle(Some(1))
             .build(manager)?;
+
+        let (jobs, queue) = mpsc::channel();
+        let stats = Arc::new(writer::Stats::default());
+        let thread_stats = Arc::clone(&stats);
+        let thread = std::thread::Builder::new()
+            .name("tinybase-writer".to_owned())
+            .spawn(move || writer::run(writer, queue, thread_stats))
+            .map_err(|err| Error::internal(format!("cannot start the writer thread: {err}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
-                _lock: lock,
                 readers,
                 inline_readers,
                 statistics,
-                writer: Mutex::new(writer),
+                jobs: Some(jobs),
+                thread_id: thread.thread().id(),
+                thread: Some(thread),
+                stats,
+                _lock: lock,
             }),
         })
     }
@@ -148,40 +197,38 @@ impl Database {
         .await?
     }
 
-    /// Runs `f` inside one `IMMEDIATE` write transaction on the blocking pool; commits when
-    /// `f` returns `Ok`, rolls back otherwise. Writers queue; they never see `SQLITE_BUSY`.
+    /// Runs `f` on the writer thread inside an `IMMEDIATE` write transaction, which it may
+    /// share with other writes queued at the same time (group commit). `f` runs in its own
+    /// savepoint: when it returns `Err` (or panics) only its own changes are rolled back.
+    /// Answers once the transaction holding `f`'s changes has committed. Writers queue;
+    /// they never see `SQLITE_BUSY`.
     ///
     /// # Errors
-    /// Whatever `f` returns, or an internal error if the transaction cannot commit.
+    /// Whatever `f` returns, an internal error when `f` panics or the transaction cannot
+    /// commit, or when called from inside another write (it would wait on itself).
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.write_blocking(f)).await?
+        self.write_async(f, None::<fn(&T)>).await
     }
 
-    /// Like [`Database::write`], and then runs `after_commit` with the result while still
-    /// holding the writer. In-memory state derived from the database (such as compiled
-    /// collection schemas) is updated there, so it changes in commit order.
+    /// Like [`Database::write`], and then runs `after_commit` with the result on the writer
+    /// thread, right after the commit that holds `f` and before any later write runs.
+    /// In-memory state derived from the database (such as compiled collection schemas) is
+    /// updated there, so it changes in commit order and later writes see it.
     ///
     /// # Errors
-    /// Whatever `f` returns, or an internal error if the transaction cannot commit.
+    /// Whatever `f` returns, or an internal error if the transaction cannot commit or
+    /// `after_commit` panics.
     pub async fn write_then<T, F, G>(&self, f: F, after_commit: G) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         G: FnOnce(&T) + Send + 'static,
     {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = db.lock_writer();
-            let value = Self::in_transaction(&mut conn, f)?;
-            after_commit(&value);
-            Ok(value)
-        })
-        .await?
+        self.write_async(f, Some(after_commit)).await
     }
 
     /// Refreshes the query planner's statistics for tables that changed a lot since they
@@ -192,7 +239,9 @@ impl Database {
     /// # Errors
     /// Internal errors only.
     pub async fn optimize(&self) -> Result<()> {
-        self.write(|tx| Ok(tx.execute_batch("PRAGMA optimize")?))
+        // Between batches rather than inside one: analysing can take a while, and writes
+        // grouped with it would wait for it before being answered.
+        self.raw(|conn| Ok(conn.execute_batch("PRAGMA optimize")?))
             .await?;
         self.inner.statistics.advance();
         Ok(())
@@ -206,9 +255,8 @@ impl Database {
     /// # Errors
     /// Internal errors only.
     pub async fn checkpoint(&self) -> Result<()> {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = db.lock_writer();
+        // A checkpoint cannot run inside a transaction, so it runs between batches.
+        self.raw(|conn| {
             // Returns (busy, log pages, checkpointed pages); busy = 1 means readers kept
             // part of the log alive, which the next checkpoint will finish.
             let (busy, _, _): (i64, i64, i64) =
@@ -220,7 +268,7 @@ impl Database {
             }
             Ok(())
         })
-        .await?
+        .await
     }
 
     /// [`Database::read`] for code already on a blocking thread.
@@ -232,30 +280,73 @@ impl Database {
         f(&conn)
     }
 
-    /// [`Database::write`] for code already on a blocking thread.
+    /// [`Database::write`] for code already on a blocking thread: blocks until the write
+    /// has committed (or failed).
     ///
     /// # Errors
-    /// Whatever `f` returns, or an internal error if the transaction cannot commit.
-    pub fn write_blocking<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        Self::in_transaction(&mut self.lock_writer(), f)
+    /// Whatever `f` returns, an internal error when `f` panics or the transaction cannot
+    /// commit, or when called from inside another write (it would wait on itself).
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        // Room for the one answer, so the writer thread never waits on this caller.
+        let (answer, answered) = mpsc::sync_channel(1);
+        self.send(writer::write_job(f, None::<fn(&T)>, move |outcome| {
+            // The caller is blocked on the other end and cannot have gone away.
+            let _ = answer.send(outcome);
+        }))?;
+        answered.recv().map_err(|_| writer_stopped())?
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock poisons it, but the transaction it held was rolled
-        // back when it unwound, so the connection is still sound to reuse.
+    async fn write_async<T, F, G>(&self, f: F, after_commit: Option<G>) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        G: FnOnce(&T) + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.send(writer::write_job(f, after_commit, move |outcome| {
+            // A caller that stopped waiting (its request was cancelled) still had its
+            // write committed, exactly as before; there is just no one left to tell.
+            let _ = answer.send(outcome);
+        }))?;
+        answered.await.map_err(|_| writer_stopped())?
+    }
+
+    /// Runs `f` on the writer connection between batches, outside any transaction.
+    async fn raw<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.send(writer::raw_job(f, move |outcome| {
+            // As for writes: nobody left to tell is not an error.
+            let _ = answer.send(outcome);
+        }))?;
+        answered.await.map_err(|_| writer_stopped())?
+    }
+
+    fn send(&self, job: writer::Job) -> Result<()> {
+        if std::thread::current().id() == self.inner.thread_id {
+            return Err(Error::internal(
+                "a database write was started from inside another write; it would wait on \
+                 itself forever",
+            ));
+        }
         self.inner
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .jobs
+            .as_ref()
+            .ok_or_else(writer_stopped)?
+            .send(job)
+            .map_err(|_| writer_stopped())
     }
+}
 
-    fn in_transaction<T>(
-        conn: &mut Connection,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
+/// The writer thread is gone: only possible if it could not be kept alive (it catches
+/// panics in jobs), so this is reported rather than waited on.
+fn writer_stopped() -> Error {
+    Error::internal("the database writer thread stopped")
 }
