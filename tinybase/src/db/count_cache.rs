@@ -1,59 +1,132 @@
-//! Exact row counts remembered per read connection until the database changes.
+//! Exact row counts remembered until the database changes, shared by every read
+//! connection.
 //!
 //! A list's total is a `COUNT(*)` over every matching record. When the filter cannot use
 //! an index that means reading each record of the collection, which costs far more than
-//! the page itself. Collections are read much more often than they change, so each read
-//! connection keeps the counts it computed and reuses them while SQLite's
-//! `PRAGMA data_version` says no other connection has committed since. That pragma sees
-//! every commit to the file (this process's writer, another process, a restore), so a
-//! remembered count is never stale.
+//! the page itself. Collections are read much more often than they change, so totals are
+//! remembered and reused until anything commits.
+//!
+//! Change detection uses SQLite's `PRAGMA data_version`, which tells a connection whether
+//! any other connection (this process's writer, another process, a restore) committed
+//! since its previous read. Its values are per connection, so each connection remembers
+//! the last one it saw; whenever one of them sees a change it starts a new epoch, which
+//! empties the cache. A read may use or add counts only if the epoch it read *before*
+//! starting its snapshot is still current: a count made from an older snapshot was made
+//! under an older epoch (the commit it misses ended that epoch when a connection first
+//! saw it), so it is never served.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
 use crate::Result;
 
-/// Counts kept per connection; when full the cache starts over, which is cheap and keeps
-/// memory bounded whatever queries arrive.
-const CAPACITY: usize = 256;
+/// Counts kept at most; when full the cache starts over, which is cheap and keeps memory
+/// bounded whatever queries arrive.
+const CAPACITY: usize = 1_024;
 
-/// Counts keyed by the query (SQL and bound values) that produced them.
+/// The shared cache of counts.
 #[derive(Default)]
 pub(crate) struct CountCache {
-    /// The `data_version` the entries were computed at.
-    version: Option<i64>,
+    shared: Mutex<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    epoch: u64,
     entries: HashMap<String, i64>,
 }
 
+/// The last `data_version` one connection saw (`None` before its first read).
+#[derive(Default)]
+pub(crate) struct SeenVersion(Option<i64>);
+
+/// The cache as one read transaction may use it.
+pub(crate) struct Counts<'a> {
+    cache: &'a CountCache,
+    /// The epoch read before the snapshot began, or `None` when this read saw a change
+    /// (its snapshot may be newer than the epoch's counts; it neither uses nor adds any).
+    epoch: Option<u64>,
+}
+
 impl CountCache {
-    /// The count for `key`, computed by `count` unless it is known for the current state
-    /// of the database. Call it inside a read transaction so the check and the count see
-    /// the same snapshot.
+    /// The current epoch; read it before starting the read transaction.
+    pub(super) fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// Checks inside a read transaction whether the database changed since `seen`, and
+    /// what this transaction may do with the cache.
     ///
     /// # Errors
-    /// Whatever `count` returns, or an internal error reading `data_version`.
-    pub(crate) fn get_or_count(
-        &mut self,
+    /// Internal errors reading `data_version`.
+    pub(super) fn begin(
+        &self,
         conn: &Connection,
-        key: String,
-        count: impl FnOnce() -> Result<i64>,
-    ) -> Result<i64> {
+        seen: &mut SeenVersion,
+        epoch_before: u64,
+    ) -> Result<Counts<'_>> {
         let version: i64 = conn
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |row| row.get(0))?;
-        if self.version != Some(version) {
-            self.entries.clear();
-            self.version = Some(version);
+        if seen.0 == Some(version) {
+            return Ok(Counts {
+                cache: self,
+                epoch: Some(epoch_before),
+            });
         }
-        if let Some(known) = self.entries.get(&key) {
-            return Ok(*known);
+        // A new connection cannot know what changed before it opened, so its first read
+        // counts as a change too.
+        seen.0 = Some(version);
+        let mut shared = self.lock();
+        shared.epoch += 1;
+        shared.entries.clear();
+        Ok(Counts {
+            cache: self,
+            epoch: None,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // Nothing panics while holding the lock (map operations only); recover anyway.
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Counts<'_> {
+    /// The count for `key` (the query and its bound values), computed by `count` unless
+    /// it is known for this snapshot.
+    ///
+    /// # Errors
+    /// Whatever `count` returns.
+    pub(crate) fn get_or_count(
+        &self,
+        key: String,
+        count: impl FnOnce() -> Result<i64>,
+    ) -> Result<i64> {
+        let Some(epoch) = self.epoch else {
+            return count();
+        };
+        {
+            let shared = self.cache.lock();
+            if shared.epoch == epoch
+                && let Some(known) = shared.entries.get(&key)
+            {
+                return Ok(*known);
+            }
         }
+        // Counted without the lock: other readers go on meanwhile.
         let value = count()?;
-        if self.entries.len() >= CAPACITY {
-            self.entries.clear();
+        let mut shared = self.cache.lock();
+        if shared.epoch == epoch {
+            if shared.entries.len() >= CAPACITY {
+                shared.entries.clear();
+            }
+            shared.entries.insert(key, value);
         }
-        self.entries.insert(key, value);
         Ok(value)
     }
 }
@@ -84,7 +157,7 @@ mod tests {
             let computed = computed.clone();
             let total = db
                 .read_counting(move |conn, counts| {
-                    counts.get_or_count(conn, COUNT.to_owned(), || {
+                    counts.get_or_count(COUNT.to_owned(), || {
                         computed.fetch_add(1, Ordering::SeqCst);
                         Ok(conn.query_row(COUNT, [], |row| row.get(0))?)
                     })
@@ -157,21 +230,29 @@ mod tests {
         })
         .await
         .unwrap();
-        let totals = db
-            .read_counting(|conn, counts| {
-                let mut totals = Vec::new();
-                for limit in 0..(super::CAPACITY as i64 + 10) {
-                    let sql = format!("SELECT COUNT(*) FROM notes WHERE id <= {limit}");
-                    let total = counts.get_or_count(conn, sql.clone(), || {
-                        Ok(conn.query_row(&sql, [], |row| row.get(0))?)
-                    })?;
-                    totals.push(total);
-                }
-                assert!(counts.entries.len() <= super::CAPACITY);
-                Ok(totals)
-            })
-            .await
-            .unwrap();
+        // The first read of a connection only notes the database version.
+        db.read_counting(|_, _| Ok(())).await.unwrap();
+        let queries = super::CAPACITY as i64 + 10;
+        let mut totals = Vec::new();
+        for chunk in 0..(queries + 99) / 100 {
+            let limits = (chunk * 100)..((chunk + 1) * 100).min(queries);
+            let counted = db
+                .read_counting(move |conn, counts| {
+                    let mut totals = Vec::new();
+                    for limit in limits.clone() {
+                        let sql = format!("SELECT COUNT(*) FROM notes WHERE id <= {limit}");
+                        totals.push(counts.get_or_count(sql.clone(), || {
+                            Ok(conn.query_row(&sql, [], |row| row.get(0))?)
+                        })?);
+                    }
+                    Ok(totals)
+                })
+                .await
+                .unwrap();
+            totals.extend(counted);
+        }
+        // Full at CAPACITY entries, it started over and holds the last ten.
+        assert_eq!(db.inner.counts.lock().entries.len(), 10);
         assert_eq!(&totals[..4], &[0, 1, 2, 2]);
         assert!(totals[4..].iter().all(|&n| n == 2));
     }

@@ -16,6 +16,7 @@
 mod backup;
 mod connection;
 mod count_cache;
+mod inline;
 mod migrations;
 mod reader;
 mod time;
@@ -35,7 +36,8 @@ use rusqlite::{Connection, Transaction};
 use crate::{Error, Result};
 
 pub use backup::{DatabaseLock, restore};
-pub(crate) use count_cache::CountCache;
+use count_cache::CountCache;
+pub(crate) use count_cache::Counts;
 pub use rusqlite;
 pub use time::{format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 
@@ -51,8 +53,9 @@ pub struct Database {
 struct Inner {
     path: PathBuf,
     readers: Pool<reader::ReaderManager>,
-    inline_readers: reader::InlineReaders,
+    inline_readers: inline::InlineReaders,
     statistics: reader::StatisticsGeneration,
+    counts: CountCache,
     /// Feeds the writer thread. `None` only while [`Inner`] is being dropped: closing the
     /// channel is what tells the thread to stop.
     jobs: Option<mpsc::Sender<writer::Job>>,
@@ -111,7 +114,7 @@ impl Database {
         let statistics = reader::StatisticsGeneration::default();
         let manager = reader::ReaderManager::new(path, statistics.clone());
         let inline_readers =
-            reader::InlineReaders::new(reader::ReaderManager::new(path, statistics.clone()));
+            inline::InlineReaders::new(reader::ReaderManager::new(path, statistics.clone()));
         let readers = Pool::builder()
             .max_size(READ_POOL_SIZE)
             .min_idle(Some(1))
@@ -130,6 +133,7 @@ impl Database {
                 readers,
                 inline_readers,
                 statistics,
+                counts: CountCache::default(),
                 jobs: Some(jobs),
                 thread_id: thread.thread().id(),
                 thread: Some(thread),
@@ -168,31 +172,35 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        match self.inner.inline_readers.try_run(f) {
-            Ok(done) => done,
-            Err(f) => self.read(f).await,
+        // The connection is released at the end of this statement, before any await.
+        if let Some(conn) = self.inner.inline_readers.free() {
+            return conn?.run(|conn| f(conn));
         }
+        self.read(f).await
     }
 
-    /// Like [`Database::read`], inside one read transaction, with the connection's
-    /// [`CountCache`] for totals that need not be recounted while nothing changed.
+    /// Like [`Database::read`], inside one read transaction, with the [`Counts`] cache for
+    /// totals that need not be recounted while nothing changed.
+    /// Tried first on the calling thread under a small budget (see `inline.rs`); a read
+    /// that needs more runs on the blocking pool.
     ///
     /// # Errors
     /// Whatever `f` returns, or an internal error when no connection is available.
     pub(crate) async fn read_counting<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &mut CountCache) -> Result<T> + Send + 'static,
+        F: Fn(&Connection, &Counts<'_>) -> Result<T> + Send + 'static,
     {
+        let counts = &self.inner.counts;
+        if let Some(conn) = self.inner.inline_readers.free()
+            && let Some(done) = conn?.within_budget(|conn| counting(conn, counts, &f))
+        {
+            return done;
+        }
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut pooled = db.inner.readers.get()?;
-            let (conn, counts) = pooled.parts();
-            // One snapshot for the version check, the count and the page.
-            let tx = conn.unchecked_transaction()?;
-            let value = f(&tx, counts)?;
-            tx.finish()?;
-            Ok(value)
+            counting(&mut pooled, &db.inner.counts, &f)
         })
         .await?
     }
@@ -343,6 +351,23 @@ impl Database {
             .send(job)
             .map_err(|_| writer_stopped())
     }
+}
+
+/// Runs `f` in one read transaction, so the count cache's version check, the count and
+/// the page all see the same snapshot.
+fn counting<T>(
+    conn: &mut reader::ReadConnection,
+    cache: &CountCache,
+    f: impl Fn(&Connection, &Counts<'_>) -> Result<T>,
+) -> Result<T> {
+    let (conn, seen) = conn.parts();
+    // Read before the snapshot starts; see `count_cache.rs` for why the order matters.
+    let epoch = cache.epoch();
+    let tx = conn.unchecked_transaction()?;
+    let counts = cache.begin(&tx, seen, epoch)?;
+    let value = f(&tx, &counts)?;
+    tx.finish()?;
+    Ok(value)
 }
 
 /// The writer thread is gone: only possible if it could not be kept alive (it catches

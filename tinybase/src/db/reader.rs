@@ -1,9 +1,10 @@
-//! The read connections: pooled, `query_only`, each with its own cache of counts.
+//! The read connections: pooled, `query_only`, each remembering the last database
+//! version it saw (for the count cache).
 
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
 
 use r2d2::ManageConnection;
 
@@ -11,21 +12,20 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
 use super::connection::{self, Role};
-use super::count_cache::CountCache;
-use crate::Result;
+use super::count_cache::SeenVersion;
 
-/// A pooled read connection and the counts it has already computed.
+/// A read connection and the last database version it saw.
 pub(super) struct ReadConnection {
     conn: Connection,
-    counts: CountCache,
+    seen: SeenVersion,
     /// The [`StatisticsGeneration`] this connection loaded its planner statistics at.
     statistics: u64,
 }
 
 impl ReadConnection {
-    /// The connection and its count cache, borrowed together.
-    pub(super) fn parts(&mut self) -> (&Connection, &mut CountCache) {
-        (&self.conn, &mut self.counts)
+    /// The connection and the last `data_version` it saw, borrowed together.
+    pub(super) fn parts(&mut self) -> (&Connection, &mut SeenVersion) {
+        (&self.conn, &mut self.seen)
     }
 }
 
@@ -58,13 +58,15 @@ impl StatisticsGeneration {
 }
 
 /// Opens read connections for the `r2d2` pool: `r2d2_sqlite`'s connections, configured
-/// as readers, each paired with an empty count cache.
+/// as readers.
 pub(super) struct ReaderManager {
     sqlite: SqliteConnectionManager,
     statistics: StatisticsGeneration,
 }
 
 impl ReaderManager {
+    /// A manager for the database at `path`, retiring connections older than the latest
+    /// statistics refresh.
     pub(super) fn new(path: &Path, statistics: StatisticsGeneration) -> Self {
         Self {
             sqlite: SqliteConnectionManager::file(path)
@@ -84,7 +86,7 @@ impl ManageConnection for ReaderManager {
         let statistics = self.statistics.current();
         Ok(ReadConnection {
             conn: self.sqlite.connect()?,
-            counts: CountCache::default(),
+            seen: SeenVersion::default(),
             statistics,
         })
     }
@@ -103,58 +105,5 @@ impl ManageConnection for ReaderManager {
     /// Asked when a connection goes back to the pool; `true` makes the pool close it.
     fn has_broken(&self, conn: &mut ReadConnection) -> bool {
         conn.statistics != self.statistics.current() || self.sqlite.has_broken(&mut conn.conn)
-    }
-}
-
-/// A few read connections used right on the calling thread, one per CPU.
-///
-/// Handing a read to another thread and waking the caller afterwards costs two context
-/// switches, several times the work of a lookup by key (a few microseconds). Reads that
-/// are known to touch only a handful of rows run here instead; when every connection is
-/// busy the caller falls back to the pool rather than wait.
-pub(super) struct InlineReaders {
-    manager: ReaderManager,
-    slots: Vec<Mutex<Option<ReadConnection>>>,
-}
-
-impl InlineReaders {
-    pub(super) fn new(manager: ReaderManager) -> Self {
-        let count = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self {
-            manager,
-            slots: (0..count).map(|_| Mutex::new(None)).collect(),
-        }
-    }
-
-    /// Runs `f` on a free inline connection (opened on first use, reopened when its
-    /// planner statistics are outdated), or gives `f` back when none is free.
-    pub(super) fn try_run<T, F>(&self, f: F) -> std::result::Result<Result<T>, F>
-    where
-        F: FnOnce(&Connection) -> Result<T>,
-    {
-        for slot in &self.slots {
-            let mut guard = match slot.try_lock() {
-                Ok(guard) => guard,
-                // A panic in an earlier read poisoned the lock; the statement it ran was
-                // reset when it unwound, so the connection is still sound.
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) => continue,
-            };
-            if guard
-                .as_mut()
-                .is_some_and(|conn| self.manager.is_valid(conn).is_err())
-            {
-                *guard = None;
-            }
-            let conn = match guard.as_mut() {
-                Some(conn) => conn,
-                None => match self.manager.connect() {
-                    Ok(conn) => guard.insert(conn),
-                    Err(err) => return Ok(Err(err.into())),
-                },
-            };
-            return Ok(f(conn));
-        }
-        Err(f)
     }
 }

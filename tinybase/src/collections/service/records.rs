@@ -62,12 +62,12 @@ impl Service {
             .read_counting(move |conn, counts| {
                 let count_sql = format!("SELECT COUNT(*) FROM records WHERE {where_clause}");
                 let key = format!("{count_sql}\u{0}{params:?}");
-                let total = counts.get_or_count(conn, key, || {
+                let total = counts.get_or_count(key, || {
                     Ok(conn
                         .prepare_cached(&count_sql)?
                         .query_row(params_from_iter(params.iter()), |row| row.get(0))?)
                 })?;
-                let mut page_params = params;
+                let mut page_params = params.clone();
                 page_params.push(SqlParam::Int(page.limit()));
                 page_params.push(SqlParam::Int(page.offset()));
                 let mut stmt = conn.prepare_cached(&format!(

@@ -1,0 +1,201 @@
+//! Read connections used right on the calling thread.
+//!
+//! Handing a read to another thread and waking the caller afterwards costs two context
+//! switches, several times the work of a lookup by key or of a list page whose total is
+//! already known. Such reads run here, on the caller's thread, on one of a few
+//! connections (one per CPU). When every one is busy the caller goes to the pool rather
+//! than wait. Reads whose cost is not known in advance run under a budget of SQLite
+//! virtual-machine steps: a read that exceeds it is abandoned (SQLite interrupts it) and
+//! the caller runs it again on the pool, so a slow query never holds up the async
+//! executor for longer than the budget.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use r2d2::ManageConnection;
+
+use super::reader::{ReadConnection, ReaderManager};
+use crate::{Error, Result};
+
+/// SQLite calls the budget check after this many virtual-machine steps.
+const STEPS_PER_TICK: i32 = 1_000;
+
+/// Ticks a budgeted read may take: about 25,000 steps, a few tens of microseconds —
+/// enough for a page of records walked through an index, not for scanning a collection.
+const TICKS_PER_BUDGET: u32 = 25;
+
+/// `ticks_left` value meaning "no budget": reads by key are cheap by construction.
+const UNLIMITED: u32 = u32::MAX;
+
+/// The inline connections.
+pub(super) struct InlineReaders {
+    manager: ReaderManager,
+    slots: Vec<Mutex<Option<Slot>>>,
+}
+
+/// An inline connection and the budget its progress handler enforces.
+pub(super) struct Slot {
+    conn: ReadConnection,
+    ticks_left: Arc<AtomicU32>,
+}
+
+/// A free inline connection, held until dropped.
+pub(super) struct InlineConnection<'a>(MutexGuard<'a, Option<Slot>>);
+
+impl InlineReaders {
+    /// One inline connection per CPU, opened on first use.
+    pub(super) fn new(manager: ReaderManager) -> Self {
+        let count = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            manager,
+            slots: (0..count).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+
+    /// A free connection (opened if needed, reopened when its planner statistics are
+    /// outdated), or `None` when all are busy.
+    pub(super) fn free(&self) -> Option<Result<InlineConnection<'_>>> {
+        for slot in &self.slots {
+            let mut guard = match slot.try_lock() {
+                Ok(guard) => guard,
+                // A panic in an earlier read poisoned the lock; the statement it ran was
+                // reset when it unwound, so the connection is still sound.
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => continue,
+            };
+            if guard
+                .as_mut()
+                .is_some_and(|slot| self.manager.is_valid(&mut slot.conn).is_err())
+            {
+                *guard = None;
+            }
+            if guard.is_none() {
+                match self.open() {
+                    Ok(slot) => *guard = Some(slot),
+                    Err(err) => return Some(Err(err)),
+                }
+            }
+            return Some(Ok(InlineConnection(guard)));
+        }
+        None
+    }
+
+    fn open(&self) -> Result<Slot> {
+        let conn = self.manager.connect()?;
+        let ticks_left = Arc::new(AtomicU32::new(UNLIMITED));
+        let ticks = Arc::clone(&ticks_left);
+        // Returning true interrupts the running statement with SQLITE_INTERRUPT.
+        conn.progress_handler(
+            STEPS_PER_TICK,
+            Some(move || match ticks.load(Ordering::Relaxed) {
+                UNLIMITED => false,
+                0 => true,
+                left => {
+                    ticks.store(left - 1, Ordering::Relaxed);
+                    false
+                }
+            }),
+        )?;
+        Ok(Slot { conn, ticks_left })
+    }
+}
+
+impl InlineConnection<'_> {
+    /// Runs `f` on the connection, without a budget: for reads by key.
+    pub(super) fn run<T>(&mut self, f: impl FnOnce(&mut ReadConnection) -> Result<T>) -> Result<T> {
+        f(&mut self.slot()?.conn)
+    }
+
+    /// Runs `f` under the step budget: `None` when it ran out (whatever `f` returned is
+    /// then discarded, and the caller should run it elsewhere).
+    pub(super) fn within_budget<T>(
+        &mut self,
+        f: impl FnOnce(&mut ReadConnection) -> Result<T>,
+    ) -> Option<Result<T>> {
+        let slot = match self.slot() {
+            Ok(slot) => slot,
+            Err(err) => return Some(Err(err)),
+        };
+        slot.ticks_left.store(TICKS_PER_BUDGET, Ordering::Relaxed);
+        let result = f(&mut slot.conn);
+        let exhausted = slot.ticks_left.swap(UNLIMITED, Ordering::Relaxed) == 0;
+        if exhausted { None } else { Some(result) }
+    }
+
+    fn slot(&mut self) -> Result<&mut Slot> {
+        // `free` hands out only guards it has just filled.
+        self.0
+            .as_mut()
+            .ok_or_else(|| Error::internal("an inline read connection was not opened"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::thread::ThreadId;
+
+    use crate::db::Database;
+
+    /// Counts 1..=n with a recursive query: its cost grows with `n` and needs no table.
+    fn count_to(n: i64) -> String {
+        format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {n})
+             SELECT COUNT(*) FROM c"
+        )
+    }
+
+    async fn counted_on(db: &Database, n: i64) -> (i64, ThreadId) {
+        db.read_counting(move |conn, _| {
+            let total = conn.query_row(&count_to(n), [], |row| row.get(0))?;
+            Ok((total, std::thread::current().id()))
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn cheap_reads_run_on_the_calling_thread_and_costly_ones_on_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("data.db")).unwrap();
+        let here = std::thread::current().id();
+
+        let (total, ran_on) = counted_on(&db, 10).await;
+        assert_eq!(total, 10);
+        assert_eq!(
+            ran_on, here,
+            "a cheap read should not leave the calling thread"
+        );
+
+        // Far over the budget: interrupted here, then run to the end on the pool.
+        let (total, ran_on) = counted_on(&db, 2_000_000).await;
+        assert_eq!(
+            total, 2_000_000,
+            "the read must complete, not fail, over budget"
+        );
+        assert_ne!(ran_on, here, "a costly read should move to the pool");
+
+        // The budget is reset: cheap reads stay inline afterwards, and reads by key,
+        // which have no budget, run to the end inline however long they take.
+        let (total, ran_on) = counted_on(&db, 10).await;
+        assert_eq!((total, ran_on), (10, here));
+        let (total, ran_on) = db
+            .read_by_key(|conn| {
+                let total: i64 = conn.query_row(&count_to(200_000), [], |row| row.get(0))?;
+                Ok((total, std::thread::current().id()))
+            })
+            .await
+            .unwrap();
+        assert_eq!((total, ran_on), (200_000, here));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn errors_within_the_budget_are_returned_not_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("data.db")).unwrap();
+        let err = db
+            .read_counting(|conn, _| Ok(conn.query_row("SELECT * FROM missing", [], |_| Ok(()))?))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
+    }
+}
