@@ -3,10 +3,11 @@
 //! `Argon2::default()` is Argon2id with m = 19 MiB, t = 2, p = 1 — the OWASP recommendation.
 //! Hashing is deliberately slow (tens of milliseconds), so callers run it on a blocking thread.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::PasswordHasher;
+use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
+use std::cell::RefCell;
 use std::sync::{Arc, LazyLock, Mutex, mpsc};
 
 use crate::{Error, Result};
@@ -97,13 +98,41 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 /// True when `password` matches the PHC string `hash`. A malformed hash never matches.
+///
+/// Every login runs this, so the Argon2 working memory (19 MiB with the default
+/// parameters) is kept per thread and reused rather than allocated for each check; on the
+/// hashing threads that bounds the memory logins take at one buffer per CPU.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::new(parsed.algorithm.as_str()),
+        parsed.version.map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut computed = [0_u8; Output::MAX_LENGTH];
+    let Some(computed) = computed.get_mut(..expected.len()) else {
+        return false;
+    };
+    let hashed = MEMORY.with_borrow_mut(|memory| {
+        memory.resize(blocks, Block::default());
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, computed, &mut memory[..])
+    });
+    // `Output` compares in constant time.
+    hashed.is_ok() && Output::new(computed).is_ok_and(|computed| computed == *expected)
+}
+
+thread_local! {
+    /// Argon2 working memory, kept between password checks on the same thread.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A valid hash of a password nobody knows. Verifying against it when an email is unknown
@@ -124,6 +153,42 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn verifies_hashes_made_with_other_parameters_exactly_as_the_library_does() {
+        use argon2::password_hash::{CustomizedPasswordHasher, PasswordVerifier};
+        let cases = [
+            (Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, Some(32)).unwrap()),
+            (Algorithm::Argon2i, Version::V0x13, Params::new(64, 3, 2, Some(16)).unwrap()),
+            (Algorithm::Argon2d, Version::V0x10, Params::new(32, 2, 1, Some(64)).unwrap()),
+            (Algorithm::Argon2id, Version::V0x13, Params::default()),
+        ];
+        for (algorithm, version, params) in cases {
+            let hash = Argon2::default()
+                .hash_password_customized(
+                    b"correct horse",
+                    b"saltsaltsalt",
+                    Some(algorithm.as_str()),
+                    Some(version.into()),
+                    params.clone(),
+                )
+                .unwrap()
+                .to_string();
+            for (password, matches) in [("correct horse", true), ("correct horsf", false)] {
+                let library = Argon2::default()
+                    .verify_password(password.as_bytes(), hash.as_str())
+                    .is_ok();
+                assert_eq!(library, matches, "{hash}");
+                assert_eq!(verify_password(password, &hash), matches, "{hash} {password}");
+            }
+            // The working memory is kept for the next check.
+            assert_eq!(MEMORY.with_borrow(Vec::len), params.block_count());
+        }
+        // A hash cut short or with a bad parameter never matches.
+        let hash = hash_password("correct horse").unwrap();
+        assert!(!verify_password("correct horse", &hash[..hash.len() - 4]));
+        assert!(!verify_password("correct horse", &hash.replace("m=19456", "m=1")));
     }
 
     #[test]

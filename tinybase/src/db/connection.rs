@@ -9,6 +9,9 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
 
+/// Each read connection's page cache, in KiB (SQLite's default is 2,000).
+const READER_CACHE_KIB: i64 = 512;
+
 /// How large the write-ahead log file may stay after a checkpoint.
 const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
@@ -39,7 +42,12 @@ pub(super) fn configure(conn: &Connection, role: Role) -> rusqlite::Result<()> {
             // After a checkpoint resets the log, shrink the file back to this size.
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
         }
-        Role::Reader => conn.pragma_update(None, "query_only", "ON")?,
+        Role::Reader => {
+            conn.pragma_update(None, "query_only", "ON")?;
+            // Readers are many; the operating system caches the file for all of them, so
+            // each keeps only a small private cache of its own.
+            conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+        }
     }
     Ok(())
 }

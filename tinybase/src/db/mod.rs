@@ -41,8 +41,10 @@ pub(crate) use count_cache::Counts;
 pub use rusqlite;
 pub use time::{format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 
-/// How many read connections the pool keeps at most.
-const READ_POOL_SIZE: u32 = 8;
+/// The fewest read connections the pool may open. Reads that reach the pool are the
+/// ones too costly to run inline (scans), so more of them at once than there are CPUs
+/// only adds memory; a few more than that keep a slow read from blocking all others.
+const MIN_READ_POOL_SIZE: u32 = 4;
 
 /// A handle to the TinyBase database. Cheap to clone.
 #[derive(Clone)]
@@ -116,7 +118,7 @@ impl Database {
         let inline_readers =
             inline::InlineReaders::new(reader::ReaderManager::new(path, statistics.clone()));
         let readers = Pool::builder()
-            .max_size(READ_POOL_SIZE)
+            .max_size(read_pool_size())
             .min_idle(Some(1))
             .build(manager)?;
 
@@ -351,6 +353,13 @@ impl Database {
             .send(job)
             .map_err(|_| writer_stopped())
     }
+}
+
+/// How many read connections the pool keeps at most: one per CPU, at least
+/// [`MIN_READ_POOL_SIZE`].
+fn read_pool_size() -> u32 {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    u32::try_from(cpus).map_or(u32::MAX, |cpus| cpus.max(MIN_READ_POOL_SIZE))
 }
 
 /// Runs `f` in one read transaction, so the count cache's version check, the count and
