@@ -111,7 +111,9 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     };
     let (Ok(algorithm), Ok(version), Ok(params)) = (
         Algorithm::new(parsed.algorithm.as_str()),
-        parsed.version.map_or(Ok(Version::default()), Version::try_from),
+        parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from),
         Params::try_from(&parsed),
     ) else {
         return false;
@@ -159,9 +161,21 @@ mod tests {
     fn verifies_hashes_made_with_other_parameters_exactly_as_the_library_does() {
         use argon2::password_hash::{CustomizedPasswordHasher, PasswordVerifier};
         let cases = [
-            (Algorithm::Argon2id, Version::V0x13, Params::new(8, 1, 1, Some(32)).unwrap()),
-            (Algorithm::Argon2i, Version::V0x13, Params::new(64, 3, 2, Some(16)).unwrap()),
-            (Algorithm::Argon2d, Version::V0x10, Params::new(32, 2, 1, Some(64)).unwrap()),
+            (
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(8, 1, 1, Some(32)).unwrap(),
+            ),
+            (
+                Algorithm::Argon2i,
+                Version::V0x13,
+                Params::new(64, 3, 2, Some(16)).unwrap(),
+            ),
+            (
+                Algorithm::Argon2d,
+                Version::V0x10,
+                Params::new(32, 2, 1, Some(64)).unwrap(),
+            ),
             (Algorithm::Argon2id, Version::V0x13, Params::default()),
         ];
         for (algorithm, version, params) in cases {
@@ -180,7 +194,11 @@ mod tests {
                     .verify_password(password.as_bytes(), hash.as_str())
                     .is_ok();
                 assert_eq!(library, matches, "{hash}");
-                assert_eq!(verify_password(password, &hash), matches, "{hash} {password}");
+                assert_eq!(
+                    verify_password(password, &hash),
+                    matches,
+                    "{hash} {password}"
+                );
             }
             // The working memory is kept for the next check.
             assert_eq!(MEMORY.with_borrow(Vec::len), params.block_count());
@@ -188,7 +206,10 @@ mod tests {
         // A hash cut short or with a bad parameter never matches.
         let hash = hash_password("correct horse").unwrap();
         assert!(!verify_password("correct horse", &hash[..hash.len() - 4]));
-        assert!(!verify_password("correct horse", &hash.replace("m=19456", "m=1")));
+        assert!(!verify_password(
+            "correct horse",
+            &hash.replace("m=19456", "m=1")
+        ));
     }
 
     #[test]

@@ -75,9 +75,12 @@ static TOKEN_USER_SQL: LazyLock<String> = LazyLock::new(|| {
         .map(|c| format!("u.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // `+` keeps the expiry out of index selection: the unique hash finds the row, and a
+    // bound value compared with an indexed column would make SQLite (built with STAT4)
+    // plan the statement again on every run.
     format!(
         "SELECT {columns} FROM auth_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ?1 AND t.expires_at > ?2"
+         WHERE t.token_hash = ?1 AND +t.expires_at > ?2"
     )
 });
 

@@ -136,10 +136,11 @@ impl Service {
                     updated_at: at,
                     data,
                 };
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO records (id, collection_id, owner_id, data, created_at, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![
+                )?
+                .execute(params![
                         record.id,
                         loaded.collection.id,
                         record.owner_id,
