@@ -14,9 +14,13 @@
 //! starting its snapshot is still current: a count made from an older snapshot was made
 //! under an older epoch (the commit it misses ended that epoch when a connection first
 //! saw it), so it is never served.
+//!
+//! Right after a write, every list of a big collection would count it at the same time;
+//! instead one read counts and the others on the blocking pool wait for its result (reads
+//! on async workers never wait: they count under their step budget or move to the pool).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
@@ -30,12 +34,17 @@ const CAPACITY: usize = 1_024;
 #[derive(Default)]
 pub(crate) struct CountCache {
     shared: Mutex<Shared>,
+    /// Signalled when a count in progress finishes (or the epoch changes).
+    counted: Condvar,
 }
 
 #[derive(Default)]
 struct Shared {
     epoch: u64,
     entries: HashMap<String, i64>,
+    /// Counts being made in this epoch. Right after a write, every list of a big
+    /// collection would otherwise count it at once; one counts and the others wait.
+    in_progress: HashSet<String>,
 }
 
 /// The last `data_version` one connection saw (`None` before its first read).
@@ -48,6 +57,8 @@ pub(crate) struct Counts<'a> {
     /// The epoch read before the snapshot began, or `None` when this read saw a change
     /// (its snapshot may be newer than the epoch's counts; it neither uses nor adds any).
     epoch: Option<u64>,
+    /// Whether this read may wait for another's count: not on an async worker thread.
+    may_wait: bool,
 }
 
 impl CountCache {
@@ -66,6 +77,7 @@ impl CountCache {
         conn: &Connection,
         seen: &mut SeenVersion,
         epoch_before: u64,
+        may_wait: bool,
     ) -> Result<Counts<'_>> {
         let version: i64 = conn
             .prepare_cached("PRAGMA data_version")?
@@ -74,6 +86,7 @@ impl CountCache {
             return Ok(Counts {
                 cache: self,
                 epoch: Some(epoch_before),
+                may_wait,
             });
         }
         // A new connection cannot know what changed before it opened, so its first read
@@ -82,9 +95,14 @@ impl CountCache {
         let mut shared = self.lock();
         shared.epoch += 1;
         shared.entries.clear();
+        shared.in_progress.clear();
+        drop(shared);
+        // Waiters re-check: their epoch is over, so they count for themselves.
+        self.counted.notify_all();
         Ok(Counts {
             cache: self,
             epoch: None,
+            may_wait,
         })
     }
 
@@ -110,24 +128,67 @@ impl Counts<'_> {
         let Some(epoch) = self.epoch else {
             return count();
         };
-        {
-            let shared = self.cache.lock();
-            if shared.epoch == epoch
-                && let Some(known) = shared.entries.get(&key)
-            {
+        let mut shared = self.cache.lock();
+        loop {
+            if shared.epoch != epoch {
+                drop(shared);
+                return count();
+            }
+            if let Some(known) = shared.entries.get(&key) {
                 return Ok(*known);
             }
+            if !shared.in_progress.contains(&key) {
+                break;
+            }
+            if !self.may_wait {
+                // On an async worker: never block; the step budget bounds this count.
+                drop(shared);
+                return count();
+            }
+            shared = self
+                .cache
+                .counted
+                .wait(shared)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
-        // Counted without the lock: other readers go on meanwhile.
+        shared.in_progress.insert(key.clone());
+        drop(shared);
+        // Counted without the lock: other readers go on meanwhile. The guard ends the
+        // count in progress however this returns (an error, an interrupted read).
+        let in_progress = InProgress {
+            cache: self.cache,
+            key: &key,
+            epoch,
+        };
         let value = count()?;
         let mut shared = self.cache.lock();
         if shared.epoch == epoch {
             if shared.entries.len() >= CAPACITY {
                 shared.entries.clear();
             }
-            shared.entries.insert(key, value);
+            shared.entries.insert(key.clone(), value);
         }
+        drop(shared);
+        drop(in_progress);
         Ok(value)
+    }
+}
+
+/// A count in progress; dropping it tells waiting readers to look again.
+struct InProgress<'a> {
+    cache: &'a CountCache,
+    key: &'a str,
+    epoch: u64,
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.cache.lock();
+        if shared.epoch == self.epoch {
+            shared.in_progress.remove(self.key);
+        }
+        drop(shared);
+        self.cache.counted.notify_all();
     }
 }
 
@@ -255,5 +316,70 @@ mod tests {
         assert_eq!(db.inner.counts.lock().entries.len(), 10);
         assert_eq!(&totals[..4], &[0, 1, 2, 2]);
         assert!(totals[4..].iter().all(|&n| n == 2));
+    }
+
+    /// A count that takes a while: far over the inline step budget.
+    const SLOW_COUNT: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT COUNT(*) FROM c";
+
+    /// Runs `readers` concurrent reads of a slow count, under the same key or one key
+    /// each; returns how many of them finished counting rather than reusing a count.
+    async fn slow_counts_at_once(db: &Database, readers: usize, same_key: bool) -> usize {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..readers)
+            .map(|n| {
+                let key = if same_key {
+                    "slow".to_owned()
+                } else {
+                    format!("slow {n}")
+                };
+                let (db, finished) = (db.clone(), finished.clone());
+                tokio::spawn(async move {
+                    db.read_counting(move |conn, counts| {
+                        counts.get_or_count(key.clone(), || {
+                            let total: i64 = conn.query_row(SLOW_COUNT, [], |row| row.get(0))?;
+                            finished.fetch_add(1, Ordering::SeqCst);
+                            Ok(total)
+                        })
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap(), 300_000);
+        }
+        finished.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reads_wait_for_one_count_instead_of_all_counting() {
+        let (_dir, db) = open();
+        // Every connection's first read starts a new epoch, so open them all first: one
+        // read per pooled connection, all holding theirs at once. (Each first tries an
+        // inline connection, where the slow count runs out of budget before the barrier.)
+        let pool = crate::db::read_pool_size() as usize;
+        let barrier = Arc::new(std::sync::Barrier::new(pool));
+        let warm_up: Vec<_> = (0..pool)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    db.read_counting(move |conn, _| {
+                        conn.query_row(SLOW_COUNT, [], |row| row.get::<_, i64>(0))?;
+                        barrier.wait();
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for task in warm_up {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(slow_counts_at_once(&db, 4, false).await, 4);
+        let finished = slow_counts_at_once(&db, 8, true).await;
+        assert_eq!(
+            finished, 1,
+            "the same count was made {finished} times at once"
+        );
     }
 }

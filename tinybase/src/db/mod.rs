@@ -195,14 +195,14 @@ impl Database {
     {
         let counts = &self.inner.counts;
         if let Some(conn) = self.inner.inline_readers.free()
-            && let Some(done) = conn?.within_budget(|conn| counting(conn, counts, &f))
+            && let Some(done) = conn?.within_budget(|conn| counting(conn, counts, false, &f))
         {
             return done;
         }
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut pooled = db.inner.readers.get()?;
-            counting(&mut pooled, &db.inner.counts, &f)
+            counting(&mut pooled, &db.inner.counts, true, &f)
         })
         .await?
     }
@@ -367,13 +367,14 @@ fn read_pool_size() -> u32 {
 fn counting<T>(
     conn: &mut reader::ReadConnection,
     cache: &CountCache,
+    on_blocking_thread: bool,
     f: impl Fn(&Connection, &Counts<'_>) -> Result<T>,
 ) -> Result<T> {
     let (conn, seen) = conn.parts();
     // Read before the snapshot starts; see `count_cache.rs` for why the order matters.
     let epoch = cache.epoch();
     let tx = conn.unchecked_transaction()?;
-    let counts = cache.begin(&tx, seen, epoch)?;
+    let counts = cache.begin(&tx, seen, epoch, on_blocking_thread)?;
     let value = f(&tx, &counts)?;
     tx.finish()?;
     Ok(value)
