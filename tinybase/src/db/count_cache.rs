@@ -375,6 +375,14 @@ mod tests {
         for task in warm_up {
             task.await.unwrap().unwrap();
         }
+        // And every inline connection, each held while the next is taken.
+        let inline: Vec<_> = std::iter::from_fn(|| db.inner.inline_readers.free())
+            .map(Result::unwrap)
+            .collect();
+        for mut conn in inline {
+            conn.run(|conn| crate::db::counting(conn, &db.inner.counts, false, |_, _| Ok(())))
+                .unwrap();
+        }
         assert_eq!(slow_counts_at_once(&db, 4, false).await, 4);
         let finished = slow_counts_at_once(&db, 8, true).await;
         assert_eq!(
