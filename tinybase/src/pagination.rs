@@ -1,5 +1,7 @@
 //! Page requests and paged results, shared by every list in TinyBase.
 
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, Row};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +74,40 @@ impl Pagination {
             total_pages: total_items.div_ceil(u64::from(self.per_page)),
         }
     }
+}
+
+/// One page of `table`'s rows matching `condition` (with `params` bound to its numbered
+/// placeholders), newest first, and the total count.
+///
+/// # Errors
+/// Internal errors only.
+pub(crate) fn newest_first<T>(
+    conn: &Connection,
+    table: &str,
+    columns: &str,
+    condition: &str,
+    params: &[&dyn ToSql],
+    page: Pagination,
+    from_row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Page<T>> {
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM {table} WHERE {condition}"),
+        params,
+        |row| row.get(0),
+    )?;
+    // LIMIT and OFFSET take the placeholders after the condition's.
+    let (limit, offset) = (params.len() + 1, params.len() + 2);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {columns} FROM {table} WHERE {condition}
+         ORDER BY created_at DESC, id DESC LIMIT ?{limit} OFFSET ?{offset}"
+    ))?;
+    let mut all: Vec<&dyn ToSql> = params.to_vec();
+    let (page_limit, page_offset) = (page.limit(), page.offset());
+    all.extend([&page_limit as &dyn ToSql, &page_offset]);
+    let items = stmt
+        .query_map(all.as_slice(), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
 }
 
 /// One page of a list.

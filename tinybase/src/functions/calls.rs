@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Trigger;
 use crate::db::{Database, format_timestamp, now, parse_optional_timestamp, parse_timestamp};
-use crate::pagination::{Page, Pagination};
+use crate::pagination::{Page, Pagination, newest_first};
 use crate::{Error, Result};
 
 /// The longest error message kept in a call record, in characters.
@@ -212,37 +212,21 @@ pub async fn list(
     page: Pagination,
 ) -> Result<Page<FunctionCall>> {
     db.read(move |conn| {
-        let condition = "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
-             AND (?3 IS NULL OR trigger_type = ?3) AND (?4 IS NULL OR started_at >= ?4)
-             AND (?5 IS NULL OR started_at < ?5)";
         let status = filter.status.map(CallStatus::as_str);
         let trigger = filter.trigger_type.map(Trigger::as_str);
         let since = filter.since.map(format_timestamp);
         let until = filter.until.map(format_timestamp);
-        let total: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM function_calls WHERE {condition}"),
+        newest_first(
+            conn,
+            "function_calls",
+            CALL_COLUMNS,
+            "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
+             AND (?3 IS NULL OR trigger_type = ?3) AND (?4 IS NULL OR started_at >= ?4)
+             AND (?5 IS NULL OR started_at < ?5)",
             params![filter.function_name, status, trigger, since, until],
-            |row| row.get(0),
-        )?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {CALL_COLUMNS} FROM function_calls WHERE {condition}
-             ORDER BY created_at DESC, id DESC LIMIT ?6 OFFSET ?7"
-        ))?;
-        let items = stmt
-            .query_map(
-                params![
-                    filter.function_name,
-                    status,
-                    trigger,
-                    since,
-                    until,
-                    page.limit(),
-                    page.offset()
-                ],
-                call_from_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+            page,
+            call_from_row,
+        )
     })
     .await
 }

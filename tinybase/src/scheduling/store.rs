@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::ScheduleConfig;
 use crate::db::{Database, format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 use crate::functions::Executor;
-use crate::pagination::{Page, Pagination};
+use crate::pagination::{Page, Pagination, newest_first};
 use crate::{Error, FieldErrors, Result};
 
 /// The longest schedule name, in characters.
@@ -296,28 +296,15 @@ pub async fn list(
     page: Pagination,
 ) -> Result<Page<Schedule>> {
     db.read(move |conn| {
-        let condition = "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR is_active = ?2)";
-        let total: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM function_schedules WHERE {condition}"),
+        newest_first(
+            conn,
+            "function_schedules",
+            SCHEDULE_COLUMNS,
+            "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR is_active = ?2)",
             params![filter.function_name, filter.is_active],
-            |row| row.get(0),
-        )?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {SCHEDULE_COLUMNS} FROM function_schedules WHERE {condition}
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-        ))?;
-        let items = stmt
-            .query_map(
-                params![
-                    filter.function_name,
-                    filter.is_active,
-                    page.limit(),
-                    page.offset()
-                ],
-                schedule_from_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+            page,
+            schedule_from_row,
+        )
     })
     .await
 }
