@@ -10,3 +10,9 @@ pub(crate) const ADMIN_PATH: &str = "/admin";
 pub(crate) const MAINTENANCE_INTERVAL_SECS: u64 = 3600;
 /// How often the write-ahead log is checkpointed and truncated, in seconds.
 pub(crate) const CHECKPOINT_INTERVAL_SECS: u64 = 60;
+
+/// How many CPUs the process may use (2 when the system cannot tell): sizes the thread
+/// and connection sets that exist to keep every CPU busy and no more.
+pub(crate) fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}

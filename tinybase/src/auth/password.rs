@@ -27,7 +27,7 @@ type Job = Box<dyn FnOnce() + Send>;
 static HASHERS: LazyLock<Option<mpsc::Sender<Job>>> = LazyLock::new(start_hashers);
 
 fn start_hashers() -> Option<mpsc::Sender<Job>> {
-    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let threads = crate::constants::cpus();
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
     let mut started = 0;

@@ -45,10 +45,11 @@ pub(super) struct InlineConnection<'a>(MutexGuard<'a, Option<Slot>>);
 impl InlineReaders {
     /// One inline connection per CPU, opened on first use.
     pub(super) fn new(manager: ReaderManager) -> Self {
-        let count = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             manager,
-            slots: (0..count).map(|_| Mutex::new(None)).collect(),
+            slots: (0..crate::constants::cpus())
+                .map(|_| Mutex::new(None))
+                .collect(),
         }
     }
 

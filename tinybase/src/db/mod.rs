@@ -11,7 +11,7 @@
 //! Reads use `query_only` connections and never wait for writers (WAL). Most run on
 //! tokio's blocking pool so SQLite never stalls the async executor; lookups by key, which
 //! take microseconds, run on the calling thread instead, because handing them to another
-//! thread costs more than the lookup (see `reader.rs`). Async writers wait on a oneshot
+//! thread costs more than the lookup (see `inline.rs`). Async writers wait on a oneshot
 //! channel, so they hold no thread while queued.
 mod backup;
 mod connection;
@@ -316,13 +316,8 @@ impl Database {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
         G: FnOnce(&T) + Send + 'static,
     {
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        self.send(writer::write_job(f, after_commit, move |outcome| {
-            // A caller that stopped waiting (its request was cancelled) still had its
-            // write committed, exactly as before; there is just no one left to tell.
-            let _ = answer.send(outcome);
-        }))?;
-        answered.await.map_err(|_| writer_stopped())?
+        self.submit(|answer| writer::write_job(f, after_commit, answer))
+            .await
     }
 
     /// Runs `f` on the writer connection between batches, outside any transaction.
@@ -331,11 +326,20 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
+        self.submit(|answer| writer::raw_job(f, answer)).await
+    }
+
+    /// Sends the job `make` builds around its answer, and waits for the answer.
+    async fn submit<T: Send + 'static>(
+        &self,
+        make: impl FnOnce(Box<dyn FnOnce(Result<T>) + Send>) -> writer::Job,
+    ) -> Result<T> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        self.send(writer::raw_job(f, move |outcome| {
-            // As for writes: nobody left to tell is not an error.
+        self.send(make(Box::new(move |outcome| {
+            // A caller that stopped waiting (its request was cancelled) still had its job
+            // done, exactly as before; there is just no one left to tell.
             let _ = answer.send(outcome);
-        }))?;
+        })))?;
         answered.await.map_err(|_| writer_stopped())?
     }
 
@@ -358,8 +362,7 @@ impl Database {
 /// How many read connections the pool keeps at most: one per CPU, at least
 /// [`MIN_READ_POOL_SIZE`].
 fn read_pool_size() -> u32 {
-    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    u32::try_from(cpus).map_or(u32::MAX, |cpus| cpus.max(MIN_READ_POOL_SIZE))
+    u32::try_from(crate::constants::cpus()).map_or(u32::MAX, |cpus| cpus.max(MIN_READ_POOL_SIZE))
 }
 
 /// Runs `f` in one read transaction, so the count cache's version check, the count and
