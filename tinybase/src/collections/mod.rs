@@ -14,4 +14,4 @@ pub use model::{Collection, CollectionChanges, NewCollection, Record, RecordQuer
 pub use registry::LoadedCollection;
 pub use rules::{Caller, CollectionOptions, Rule};
 pub use schema::{CollectionSchema, FieldSpec, FieldType};
-pub use service::Service;
+pub use service::{ListStatements, Service};

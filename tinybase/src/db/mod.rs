@@ -19,6 +19,7 @@ mod count_cache;
 mod inline;
 mod migrations;
 mod reader;
+mod statistics;
 mod time;
 mod writer;
 
@@ -57,6 +58,8 @@ struct Inner {
     readers: Pool<reader::ReaderManager>,
     inline_readers: inline::InlineReaders,
     statistics: reader::StatisticsGeneration,
+    /// Row changes per collection since the planner statistics were refreshed.
+    growth: Arc<statistics::RowGrowth>,
     counts: CountCache,
     /// Feeds the writer thread. `None` only while [`Inner`] is being dropped: closing the
     /// channel is what tells the thread to stop.
@@ -110,8 +113,11 @@ impl Database {
         connection::configure(&writer, connection::Role::Writer)?;
         migrations::apply(&mut writer)?;
         // 0x10002: analyse every table that needs it, as SQLite advises for long-lived
-        // connections, so the planner has statistics from the start.
+        // connections, so the planner has statistics from the start. The records table is
+        // then analysed exactly, whatever optimize decided (see `statistics.rs`).
         writer.execute_batch("PRAGMA optimize=0x10002")?;
+        let growth = Arc::new(statistics::RowGrowth::default());
+        growth.analysed(Some(statistics::analyse_records(&writer)?));
 
         let statistics = reader::StatisticsGeneration::default();
         let manager = reader::ReaderManager::new(path, statistics.clone());
@@ -135,6 +141,7 @@ impl Database {
                 readers,
                 inline_readers,
                 statistics,
+                growth,
                 counts: CountCache::default(),
                 jobs: Some(jobs),
                 thread_id: thread.thread().id(),
@@ -250,11 +257,57 @@ impl Database {
     /// Internal errors only.
     pub async fn optimize(&self) -> Result<()> {
         // Between batches rather than inside one: analysing can take a while, and writes
-        // grouped with it would wait for it before being answered.
-        self.raw(|conn| Ok(conn.execute_batch("PRAGMA optimize")?))
-            .await?;
+        // grouped with it would wait for it before being answered. `optimize` may sample
+        // the records table; it is analysed exactly afterwards (see `statistics.rs`).
+        let growth = Arc::clone(&self.inner.growth);
+        self.raw(move |conn| {
+            conn.execute_batch("PRAGMA optimize")?;
+            growth.analysed(Some(statistics::analyse_records(conn)?));
+            Ok(())
+        })
+        .await?;
         self.inner.statistics.advance();
         Ok(())
+    }
+
+    /// Notes that `rows` records of the collection `collection_id` were created or
+    /// deleted (after the write committed). When the collection has changed enough for
+    /// the planner statistics to mislead, they are refreshed on the writer thread after
+    /// the writes already queued; the caller does not wait for it.
+    pub(crate) fn note_changed_records(&self, collection_id: &str, rows: u64) {
+        if !self.inner.growth.note(collection_id, rows) {
+            return;
+        }
+        let growth = Arc::clone(&self.inner.growth);
+        let generation = self.inner.statistics.clone();
+        let job = writer::raw_job(
+            move |conn| {
+                let started = std::time::Instant::now();
+                let rows = statistics::analyse_records(conn)?;
+                tracing::debug!(
+                    collections = rows.len(),
+                    elapsed_ms = started.elapsed().as_millis(),
+                    "refreshed the planner statistics of the records table"
+                );
+                growth.analysed(Some(rows));
+                // Read connections reload statistics only when reopened.
+                generation.advance();
+                Ok(())
+            },
+            {
+                let growth = Arc::clone(&self.inner.growth);
+                move |outcome: Result<()>| {
+                    if let Err(err) = outcome {
+                        tracing::warn!(%err, "could not refresh the planner statistics");
+                        growth.analysed(None);
+                    }
+                }
+            },
+        );
+        if let Err(err) = self.send(job) {
+            tracing::warn!(%err, "could not ask for fresh planner statistics");
+            self.inner.growth.analysed(None);
+        }
     }
 
     /// Copies the write-ahead log into the database file and truncates the log, waiting

@@ -296,6 +296,63 @@ impl TestServer {
     }
 }
 
+/// What SQLite does for one statement: its query plan, and the virtual-machine steps it
+/// takes to run to the end. Steps count work without a clock, so a noisy machine cannot
+/// change them.
+#[derive(Debug)]
+pub struct StatementWork {
+    /// The `detail` column of `EXPLAIN QUERY PLAN`.
+    pub plan: Vec<String>,
+    /// `SQLITE_STMTSTATUS_VM_STEP` after stepping through every row.
+    pub steps: i64,
+}
+
+impl TestServer {
+    /// The SQL the record service runs to list `query` as an admin (see
+    /// `Service::list_statements`).
+    pub fn list_statements(
+        &self,
+        collection: &str,
+        query: tinybase::collections::RecordQuery,
+    ) -> tinybase::collections::ListStatements {
+        self.app
+            .collections()
+            .list_statements(&tinybase::collections::Caller::system(), collection, &query)
+            .expect("list statements")
+    }
+
+    /// Plans and runs `sql` with `params` on a fresh read connection from the pool.
+    pub async fn statement_work(
+        &self,
+        sql: &str,
+        params: &[tinybase::collections::filter::SqlParam],
+    ) -> StatementWork {
+        let sql = sql.to_owned();
+        let params = params.to_vec();
+        self.app
+            .database()
+            .read(move |conn| {
+                let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let plan = explain
+                    .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                        r.get::<_, String>(3)
+                    })?
+                    .collect::<rusqlite::Result<Vec<String>>>()?;
+                let mut stmt = conn.prepare(&sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                while rows.next()?.is_some() {}
+                drop(rows);
+                let steps = stmt.get_status(rusqlite::StatementStatus::VmStep);
+                Ok(StatementWork {
+                    plan,
+                    steps: i64::from(steps),
+                })
+            })
+            .await
+            .expect("plan and run a statement")
+    }
+}
+
 /// The prefix of every index name of a collection: `idx_records_<id without dashes>_`.
 pub fn index_prefix(collection_id: &str) -> String {
     format!("idx_records_{}_", collection_id.replace('-', ""))

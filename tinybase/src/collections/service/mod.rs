@@ -4,6 +4,8 @@
 mod collections;
 mod records;
 
+pub use records::ListStatements;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 

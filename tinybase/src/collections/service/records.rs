@@ -13,12 +13,40 @@ use crate::collections::model::{Record, RecordQuery};
 use crate::collections::registry::LoadedCollection;
 use crate::collections::rules::{Action, Caller, Scope, authorize};
 use crate::db::{format_timestamp, now, parse_timestamp};
-use crate::pagination::{Page, PageRequest};
+use crate::pagination::{Page, PageRequest, Pagination};
 use crate::{Error, FieldErrors, Result};
 
 /// Order of a list without `sort`: oldest first, ties broken by id.
 const DEFAULT_ORDER: &str = "created_at ASC, id ASC";
 const RECORD_COLUMNS: &str = "id, owner_id, data, created_at, updated_at";
+
+/// The two statements behind one page of a record list.
+#[derive(Debug, Clone)]
+pub struct ListStatements {
+    /// The collection's name.
+    pub collection: String,
+    /// Counts every match: `SELECT COUNT(*) … WHERE …`, taking [`ListStatements::params`].
+    pub count_sql: String,
+    /// Reads one page: `SELECT … WHERE … ORDER BY … LIMIT ? OFFSET ?`, taking
+    /// [`ListStatements::page_params`].
+    pub page_sql: String,
+    /// The page asked for.
+    pub page: Pagination,
+    /// The `WHERE` clause's values, then the page's limit and offset.
+    page_params: Vec<SqlParam>,
+}
+
+impl ListStatements {
+    /// The values bound to the `WHERE` clause's placeholders, in order.
+    pub fn params(&self) -> &[SqlParam] {
+        &self.page_params[..self.page_params.len().saturating_sub(2)]
+    }
+
+    /// The values bound to the page statement: the `WHERE` clause's, then limit and offset.
+    pub fn page_params(&self) -> &[SqlParam] {
+        &self.page_params
+    }
+}
 
 impl Service {
     /// One page of a collection's records that `caller` may list, filtered and sorted.
@@ -32,6 +60,41 @@ impl Service {
         collection: &str,
         query: RecordQuery,
     ) -> Result<Page<Record>> {
+        let statements = self.list_statements(caller, collection, &query)?;
+        let page = statements.page;
+        let name = statements.collection.clone();
+        self.db
+            .read_counting(move |conn, counts| {
+                let params = statements.params();
+                let key = format!("{}\u{0}{params:?}", statements.count_sql);
+                let total = counts.get_or_count(key, || {
+                    Ok(conn
+                        .prepare_cached(&statements.count_sql)?
+                        .query_row(params_from_iter(params), |row| row.get(0))?)
+                })?;
+                let mut stmt = conn.prepare_cached(&statements.page_sql)?;
+                let items = stmt
+                    .query_map(params_from_iter(statements.page_params()), |row| {
+                        record_from_row(row, &name)
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
+    }
+
+    /// The SQL statements [`Service::list_records`] runs for `query`, after the same
+    /// checks (collection, list rule, page, filter, sort). Public so that tests and
+    /// tools can look at the exact statements with `EXPLAIN QUERY PLAN`.
+    ///
+    /// # Errors
+    /// As for [`Service::list_records`].
+    pub fn list_statements(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        query: &RecordQuery,
+    ) -> Result<ListStatements> {
         let loaded = self.require(collection)?;
         let scope = authorize(loaded.collection.options.rule_for(Action::List), caller)?;
         let page = PageRequest {
@@ -57,31 +120,19 @@ impl Service {
             None => DEFAULT_ORDER.to_owned(),
         };
         let where_clause = conditions.join(" AND ");
-        let name = loaded.collection.name.clone();
-        self.db
-            .read_counting(move |conn, counts| {
-                let count_sql = format!("SELECT COUNT(*) FROM records WHERE {where_clause}");
-                let key = format!("{count_sql}\u{0}{params:?}");
-                let total = counts.get_or_count(key, || {
-                    Ok(conn
-                        .prepare_cached(&count_sql)?
-                        .query_row(params_from_iter(params.iter()), |row| row.get(0))?)
-                })?;
-                let mut page_params = params.clone();
-                page_params.push(SqlParam::Int(page.limit()));
-                page_params.push(SqlParam::Int(page.offset()));
-                let mut stmt = conn.prepare_cached(&format!(
-                    "SELECT {RECORD_COLUMNS} FROM records WHERE {where_clause}
-                     ORDER BY {order} LIMIT ? OFFSET ?"
-                ))?;
-                let items = stmt
-                    .query_map(params_from_iter(page_params.iter()), |row| {
-                        record_from_row(row, &name)
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
-            })
-            .await
+        Ok(ListStatements {
+            collection: loaded.collection.name.clone(),
+            count_sql: format!("SELECT COUNT(*) FROM records WHERE {where_clause}"),
+            page_sql: format!(
+                "SELECT {RECORD_COLUMNS} FROM records WHERE {where_clause} \
+                 ORDER BY {order} LIMIT ? OFFSET ?"
+            ),
+            page_params: params
+                .into_iter()
+                .chain([SqlParam::Int(page.limit()), SqlParam::Int(page.offset())])
+                .collect(),
+            page,
+        })
     }
 
     /// One record, if `caller` may view it.
@@ -117,7 +168,8 @@ impl Service {
         let owner_id = caller.user_id.clone();
         let service = self.clone();
         let name = collection.to_owned();
-        self.db
+        let record = self
+            .db
             .write(move |tx| {
                 // Re-read under the writer: a schema change may have committed meanwhile.
                 let loaded = service
@@ -149,9 +201,12 @@ impl Service {
                     ],
                 )
                 .map_err(unique_violation)?;
-                Ok(record)
+                Ok((record, loaded.collection.id.clone()))
             })
-            .await
+            .await;
+        let (record, collection_id) = record?;
+        self.db.note_changed_records(&collection_id, 1);
+        Ok(record)
     }
 
     /// Merges `patch` into a record the caller may update, then validates the whole result.
@@ -207,6 +262,7 @@ impl Service {
         let loaded = self.require(collection)?;
         let scope = authorize(loaded.collection.options.rule_for(Action::Delete), caller)?;
         let id = record_id(id)?;
+        let collection_id = loaded.collection.id.clone();
         self.db
             .write(move |tx| {
                 let record = fetch(tx, &loaded, &id)?;
@@ -214,7 +270,9 @@ impl Service {
                 tx.execute("DELETE FROM records WHERE id = ?1", [&record.id])?;
                 Ok(())
             })
-            .await
+            .await?;
+        self.db.note_changed_records(&collection_id, 1);
+        Ok(())
     }
 
     /// Relation fields must name existing records of their target collection (422), and
