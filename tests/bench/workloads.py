@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from servers import BenchError, Server, TinyBase, expect, http
+from servers import POSTS, POSTS_IDX, BenchError, Floor, Server, TinyBase, expect, http
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "bench.lua"
@@ -18,6 +18,7 @@ CONNECTIONS = 16
 THREADS = 2
 CREATE_BODY = {"title": "A new post from the benchmark", "published": True,
                "tags": ["bench", "rust"], "rating": 4}
+MIX_EVERY = 10  # the mixed workload: every 10th request is a create, the rest lists
 
 
 @dataclass
@@ -32,33 +33,56 @@ class Workload:
     cycle_ids: bool = False
     auth: bool = False
     only: type | None = None  # run against this server kind only
-    index: bool | None = None  # the rating index must be on/off first
+    index: bool | None = None  # the rating index must be on/off first (offline seeding)
+    floor: bool = False  # also run against the floor server
+    mix: Workload | None = None  # every `mix_every`-th request is this one instead
+    mix_every: int = 0
 
     def applies_to(self, server: Server) -> bool:
+        if isinstance(server, Floor):
+            return self.floor
         return self.only is None or isinstance(server, self.only)
+
+    def requests(self) -> list[Workload]:
+        """The request shapes sent: this one, and the one mixed in if any."""
+        return [self] + ([self.mix] if self.mix else [])
 
 
 def record_path(s: Server) -> str:
     return s.record_path
 
 
-def workloads_main() -> list[Workload]:
+def indexed(api_seeded: bool) -> tuple[str, bool | None]:
+    """Where the "rating index" workloads run: with API seeding `posts_idx`, which had its
+    index from creation; with offline seeding `posts`, after adding the index to it."""
+    return (POSTS_IDX, None) if api_seeded else (POSTS, True)
+
+
+def workloads_main(api_seeded: bool) -> list[Workload]:
     """The side-by-side table, in the order they run.
 
     Creates come late (they add records); login comes last because password hashing
     allocates the most memory, which a process may keep, and that would inflate the
     peak RSS of the workloads after it.
     """
+    idx, idx_on = indexed(api_seeded)
+    unindexed = None if api_seeded else False
     return [
         Workload("get", "get one record by id", "GET", lambda s: s.record_path + "/{id}",
-                 cycle_ids=True),
+                 cycle_ids=True, floor=True),
         Workload("list", "list 20, filter `rating > 3`, with total, no index", "GET",
-                 lambda s: s.list_path(), index=False),
+                 lambda s: s.list_path(), index=unindexed),
         Workload("list_idx", "list 20, filter `rating > 3`, with total, rating index", "GET",
-                 lambda s: s.list_path(), index=True),
+                 lambda s: s.list_path(collection=idx), index=idx_on),
         Workload("function", "function call `add_numbers` (auth)", "POST",
                  lambda s: "/api/functions/add_numbers", body=lambda s: {"x": 2, "y": 3},
                  auth=True, only=TinyBase),
+        Workload("mixed", "9 lists as list_idx : 1 create (auth), same collection", "GET",
+                 lambda s: s.list_path(collection=idx), index=idx_on,
+                 mix=Workload("mixed_create", "create in the listed collection", "POST",
+                              lambda s: s.records_path(idx), body=lambda s: CREATE_BODY,
+                              auth=True),
+                 mix_every=MIX_EVERY),
         Workload("create", "create a record (auth)", "POST", record_path,
                  body=lambda s: CREATE_BODY, auth=True),
         Workload("login", "password login", "POST", lambda s: s.login_path,
@@ -66,17 +90,19 @@ def workloads_main() -> list[Workload]:
     ]
 
 
-def workloads_scaling() -> list[Workload]:
+def workloads_scaling(api_seeded: bool) -> list[Workload]:
+    idx, idx_on = indexed(api_seeded)
+    unindexed = None if api_seeded else False
     return [
         Workload("get", "get by id", "GET", lambda s: s.record_path + "/{id}", cycle_ids=True),
         Workload("list", "filtered list, no index", "GET", lambda s: s.list_path(),
-                 index=False),
+                 index=unindexed),
         Workload("page1", "unfiltered list, page 1", "GET",
                  lambda s: s.list_path(page=1, filtered=False)),
         Workload("page1000", "unfiltered list, page 1,000", "GET",
                  lambda s: s.list_path(page=1000, filtered=False)),
-        Workload("list_idx", "filtered list, rating index", "GET", lambda s: s.list_path(),
-                 index=True),
+        Workload("list_idx", "filtered list, rating index", "GET",
+                 lambda s: s.list_path(collection=idx), index=idx_on),
         Workload("create", "create", "POST", record_path, body=lambda s: CREATE_BODY,
                  auth=True),
     ]
@@ -111,9 +137,8 @@ class Sampler(threading.Thread):
             self.peak_wal = max(self.peak_wal, self.server.wal_bytes())
 
 
-def run_wrk(server: Server, w: Workload, duration: float, scratch: Path) -> Result:
-    """Runs wrk against `server` and measures the server process around it."""
-    scratch.mkdir(parents=True, exist_ok=True)
+def wrk_request(server: Server, w: Workload, scratch: Path) -> list[str]:
+    """bench.lua's arguments for one request shape: METHOD PATH BODY_FILE IDS_FILE HEADER…"""
     body_file = ids_file = "-"
     if w.body is not None:
         body_path = scratch / f"{server.name}-{w.key}.json"
@@ -127,10 +152,18 @@ def run_wrk(server: Server, w: Workload, duration: float, scratch: Path) -> Resu
     headers = []
     if w.auth:
         headers.append(f"Authorization: {server.auth_prefix}{server.user_token}")
+    return [w.method, w.path(server), body_file, ids_file, *headers]
+
+
+def run_wrk(server: Server, w: Workload, duration: float, scratch: Path) -> Result:
+    """Runs wrk against `server` and measures the server process around it."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    requests = wrk_request(server, w, scratch)
+    if w.mix is not None:
+        requests += ["+", str(w.mix_every), *wrk_request(server, w.mix, scratch)]
     secs = max(1, round(duration))
     cmd = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{secs}s",
-           "--timeout", "10s", "-s", str(LUA), server.base, "--",
-           w.method, w.path(server), body_file, ids_file, *headers]
+           "--timeout", "10s", "-s", str(LUA), server.base, "--", *requests]
 
     server.reset_peak_rss()
     sampler = Sampler(server)
@@ -175,8 +208,9 @@ def prepare(server: Server, w: Workload, index_state: dict) -> None:
 
 def smoke_check(server: Server, w: Workload) -> None:
     """One request by hand first, so a wrong path or body fails loudly, not as 0 req/s."""
-    path = w.path(server).replace("{id}", server.ids[0] if server.ids else "")
-    token = server.user_token if w.auth else None
-    expect(http(w.method, server.base + path, w.body(server) if w.body else None, token,
-                server.auth_prefix), {200, 201}, f"{server.name} {w.key}")
+    for one in w.requests():
+        path = one.path(server).replace("{id}", server.ids[0] if server.ids else "")
+        token = server.user_token if one.auth else None
+        expect(http(one.method, server.base + path, one.body(server) if one.body else None,
+                    token, server.auth_prefix), {200, 201}, f"{server.name} {one.key}")
 
