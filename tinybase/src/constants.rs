@@ -16,3 +16,8 @@ pub(crate) const CHECKPOINT_INTERVAL_SECS: u64 = 60;
 pub(crate) fn cpus() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
+
+/// The most bytes one page of a record list may hold: records past it are left for a
+/// later request and the page says `"truncated": true`. Bounds the memory and time one
+/// list request can take, whatever `per_page` and the records' sizes.
+pub(crate) const LIST_RESPONSE_MAX_BYTES: usize = 16 * 1024 * 1024;

@@ -252,6 +252,7 @@ macro_rules! internal_from {
 
 internal_from!(
     rusqlite::Error,
+    rusqlite::types::FromSqlError,
     r2d2::Error,
     tokio::task::JoinError,
     std::io::Error,

@@ -80,7 +80,12 @@ async fn create_returns_the_collection_and_get_reads_it_back() {
     assert_eq!(created["name"], "posts");
     assert_eq!(created["label"], "Blog posts");
     assert_eq!(created["schema"], posts_schema());
-    assert_eq!(created["options"], options);
+    let mut stored_options = options.clone();
+    stored_options["max_record_bytes"] = json!(1_048_576);
+    assert_eq!(
+        created["options"], stored_options,
+        "the size limit defaults to 1 MiB"
+    );
     assert_eq!(
         timestamp(&created["created_at"]),
         timestamp(&created["updated_at"])
@@ -99,7 +104,8 @@ async fn create_returns_the_collection_and_get_reads_it_back() {
     assert_eq!(
         created["options"],
         json!({"list_rule": "public", "view_rule": "public", "create_rule": "auth",
-               "update_rule": "owner", "delete_rule": "owner"})
+               "update_rule": "owner", "delete_rule": "owner",
+               "max_record_bytes": 1_048_576})
     );
 }
 

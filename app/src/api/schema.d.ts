@@ -1548,6 +1548,15 @@ export interface components {
              */
             list_rule: components["schemas"]["Rule"];
             /**
+             * Format: uint64
+             * @description The largest record this collection stores, in bytes of its data as JSON (default
+             *     1 MiB, at least 1 KiB, at most 64 MiB). A larger create or update is refused with
+             *     413 before its body is parsed, so one client cannot make the server hold a huge
+             *     record in memory, nor make every list that includes it huge.
+             * @default 1048576
+             */
+            max_record_bytes: number;
+            /**
              * @description Who may change a record (default `owner`).
              * @default owner
              */
@@ -1725,6 +1734,7 @@ export interface components {
              *       "create_rule": "auth",
              *       "delete_rule": "owner",
              *       "list_rule": "public",
+             *       "max_record_bytes": 1048576,
              *       "update_rule": "owner",
              *       "view_rule": "public"
              *     }

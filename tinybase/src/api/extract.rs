@@ -45,7 +45,7 @@ where
     }
 }
 
-fn not_json() -> Error {
+pub(super) fn not_json() -> Error {
     Error::new(
         ErrorKind::UnsupportedMediaType,
         "send the body as JSON with `Content-Type: application/json`",
@@ -53,7 +53,7 @@ fn not_json() -> Error {
 }
 
 /// Reads the whole body within the configured limit; 413 beyond it.
-async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+pub(super) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::new(
@@ -103,7 +103,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     crate::json::from_value(value)
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

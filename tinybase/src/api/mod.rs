@@ -9,6 +9,7 @@ pub mod extract;
 mod fallback;
 mod function_docs;
 mod layers;
+pub mod record_body;
 pub mod response;
 pub mod routes;
 

@@ -3,7 +3,10 @@
 use aide::OperationOutput;
 use aide::generate::GenContext;
 use aide::openapi::{Operation, Response as ApiResponse, StatusCode as ApiStatus};
-use axum::http::StatusCode;
+use std::marker::PhantomData;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -32,5 +35,43 @@ impl<T: JsonSchema> OperationOutput for Created<T> {
         Self::operation_response(ctx, operation)
             .map(|response| vec![(Some(ApiStatus::Code(201)), response)])
             .unwrap_or_default()
+    }
+}
+
+/// `200 OK` with JSON text written ahead of time, documented as a `T`.
+pub struct JsonText<T> {
+    text: Vec<u8>,
+    documented_as: PhantomData<fn() -> T>,
+}
+
+impl<T> JsonText<T> {
+    /// Wraps `text`, which must be the JSON of a `T`.
+    pub fn new(text: Vec<u8>) -> Self {
+        Self {
+            text,
+            documented_as: PhantomData,
+        }
+    }
+}
+
+impl<T> IntoResponse for JsonText<T> {
+    fn into_response(self) -> Response {
+        let content_type = [(CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+        (content_type, self.text).into_response()
+    }
+}
+
+impl<T: JsonSchema> OperationOutput for JsonText<T> {
+    type Inner = T;
+
+    fn operation_response(ctx: &mut GenContext, operation: &mut Operation) -> Option<ApiResponse> {
+        axum::Json::<T>::operation_response(ctx, operation)
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        axum::Json::<T>::inferred_responses(ctx, operation)
     }
 }

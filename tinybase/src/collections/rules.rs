@@ -34,7 +34,20 @@ pub struct CollectionOptions {
     pub update_rule: Rule,
     /// Who may delete a record (default `owner`).
     pub delete_rule: Rule,
+    /// The largest record this collection stores, in bytes of its data as JSON (default
+    /// 1 MiB, at least 1 KiB, at most 64 MiB). A larger create or update is refused with
+    /// 413 before its body is parsed, so one client cannot make the server hold a huge
+    /// record in memory, nor make every list that includes it huge.
+    #[schemars(range(min = 1024, max = 67_108_864))]
+    pub max_record_bytes: u64,
 }
+
+/// The default of [`CollectionOptions::max_record_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 1024 * 1024;
+/// The smallest allowed [`CollectionOptions::max_record_bytes`]: 1 KiB.
+pub const MIN_MAX_RECORD_BYTES: u64 = 1024;
+/// The largest allowed [`CollectionOptions::max_record_bytes`]: 64 MiB.
+pub const MAX_MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for CollectionOptions {
     fn default() -> Self {
@@ -44,6 +57,7 @@ impl Default for CollectionOptions {
             create_rule: Rule::Auth,
             update_rule: Rule::Owner,
             delete_rule: Rule::Owner,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -64,6 +78,17 @@ pub enum Action {
 }
 
 impl CollectionOptions {
+    /// Why these options cannot be saved, if they cannot: a problem per option name.
+    pub(crate) fn problems(&self) -> Option<(&'static str, String)> {
+        let range = MIN_MAX_RECORD_BYTES..=MAX_MAX_RECORD_BYTES;
+        (!range.contains(&self.max_record_bytes)).then(|| {
+            (
+                "options.max_record_bytes",
+                format!("must be between {MIN_MAX_RECORD_BYTES} and {MAX_MAX_RECORD_BYTES} bytes"),
+            )
+        })
+    }
+
     /// The rule that governs `action`.
     pub fn rule_for(&self, action: Action) -> Rule {
         match action {

@@ -28,13 +28,15 @@ mod tests;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
 
 use r2d2::Pool;
 use rusqlite::{Connection, Transaction};
 
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 pub use backup::{DatabaseLock, restore};
 use count_cache::CountCache;
@@ -46,6 +48,12 @@ pub use time::{format_timestamp, now, parse_optional_timestamp, parse_timestamp}
 /// ones too costly to run inline (scans), so more of them at once than there are CPUs
 /// only adds memory; a few more than that keep a slow read from blocking all others.
 const MIN_READ_POOL_SIZE: u32 = 4;
+
+/// The longest a list (its count and its page) may run before it is stopped.
+pub const QUERY_TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// SQLite virtual-machine steps between two looks at the clock.
+const TIME_CHECK_STEPS: i32 = 10_000;
 
 /// A handle to the TinyBase database. Cheap to clone.
 #[derive(Clone)]
@@ -209,7 +217,9 @@ impl Database {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
             let mut pooled = db.inner.readers.get()?;
-            counting(&mut pooled, &db.inner.counts, true, &f)
+            within_time_limit(&mut pooled, QUERY_TIME_LIMIT, |conn| {
+                counting(conn, &db.inner.counts, true, &f)
+            })
         })
         .await?
     }
@@ -416,6 +426,43 @@ impl Database {
 /// [`MIN_READ_POOL_SIZE`].
 fn read_pool_size() -> u32 {
     u32::try_from(crate::constants::cpus()).map_or(u32::MAX, |cpus| cpus.max(MIN_READ_POOL_SIZE))
+}
+
+/// Runs `f`, stopping any statement it runs once `limit` has passed. Bounds
+/// the CPU one list can take, whatever its filter (a comparison such as `~` over large
+/// text costs one virtual-machine step however long it runs, so steps alone cannot).
+fn within_time_limit<T>(
+    conn: &mut reader::ReadConnection,
+    limit: Duration,
+    f: impl FnOnce(&mut reader::ReadConnection) -> Result<T>,
+) -> Result<T> {
+    let expired = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + limit;
+    let flag = Arc::clone(&expired);
+    // Returning true interrupts the running statement with SQLITE_INTERRUPT.
+    conn.progress_handler(
+        TIME_CHECK_STEPS,
+        Some(move || {
+            let late = Instant::now() >= deadline;
+            if late {
+                flag.store(true, Ordering::Relaxed);
+            }
+            late
+        }),
+    )?;
+    let result = f(conn);
+    conn.progress_handler(0, None::<fn() -> bool>)?;
+    if expired.load(Ordering::Relaxed) {
+        return Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "the query ran for more than {} ms and was stopped; narrow the filter, \
+                 or index the fields it compares",
+                limit.as_millis()
+            ),
+        ));
+    }
+    result
 }
 
 /// Runs `f` in one read transaction, so the count cache's version check, the count and

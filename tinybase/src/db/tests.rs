@@ -343,3 +343,34 @@ async fn the_last_handle_may_be_dropped_by_a_write_on_the_writer_thread() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[test]
+fn a_read_over_its_time_limit_is_stopped_with_a_timeout_and_the_connection_lives_on() {
+    let (_dir, db) = open();
+    let mut conn = db.inner.readers.get().unwrap();
+    // Counts forever: only the time limit can end it.
+    let endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                   SELECT COUNT(*) FROM n";
+    let started = Instant::now();
+    let err = within_time_limit(&mut conn, Duration::from_millis(100), |conn| {
+        Ok(conn.query_row(endless, [], |row| row.get::<_, i64>(0))?)
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("100 ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // The limit is gone afterwards: a quick read on the same connection works, and a
+    // read under the limit is answered normally.
+    let one: i64 = conn.query_row("SELECT 1", [], |row| row.get(0)).unwrap();
+    assert_eq!(one, 1);
+    let counted = within_time_limit(&mut conn, Duration::from_secs(60), |conn| {
+        Ok(conn.query_row(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+             SELECT COUNT(*) FROM n",
+            [],
+            |row| row.get::<_, i64>(0),
+        )?)
+    })
+    .unwrap();
+    assert_eq!(counted, 1000);
+}

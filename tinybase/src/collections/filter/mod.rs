@@ -46,6 +46,9 @@ pub const MAX_QUERY_CHARS: usize = 4096;
 pub const MAX_NESTING: usize = 32;
 /// The most comparisons one filter may contain.
 pub const MAX_COMPARISONS: usize = 100;
+/// The most `~` and `!~` comparisons one filter may contain. Each scans the whole text of
+/// its field in every record it is tried on, so they cost far more than the others.
+pub const MAX_CONTAINS: usize = 10;
 
 /// A SQL boolean expression over the `records` table's columns with its parameters, in
 /// placeholder order.

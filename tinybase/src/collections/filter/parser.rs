@@ -17,7 +17,7 @@
 use super::error::{QueryError, quote};
 use super::fields::{self, Field};
 use super::lexer::{Lexer, OPERATORS, Op, Tok, Token};
-use super::{MAX_COMPARISONS, MAX_NESTING, MAX_QUERY_CHARS};
+use super::{MAX_COMPARISONS, MAX_CONTAINS, MAX_NESTING, MAX_QUERY_CHARS};
 use crate::collections::schema::CollectionSchema;
 
 /// A parsed filter.
@@ -85,6 +85,7 @@ pub(crate) fn parse(text: &str, schema: &CollectionSchema) -> Result<Expr, Query
         schema,
         depth: 0,
         comparisons: 0,
+        contains: 0,
     };
     let expr = parser.or()?;
     match parser.current.tok {
@@ -105,6 +106,8 @@ struct Parser<'a> {
     depth: usize,
     /// Comparisons read so far.
     comparisons: usize,
+    /// `~` and `!~` comparisons so far.
+    contains: usize,
 }
 
 impl Parser<'_> {
@@ -184,6 +187,16 @@ impl Parser<'_> {
                 .hint(format!("the operators are {OPERATORS}")));
         };
         let op_pos = self.current.pos;
+        if matches!(op, Op::Like | Op::NotLike) {
+            self.contains += 1;
+            if self.contains > MAX_CONTAINS {
+                return Err(QueryError::at(
+                    op_pos,
+                    format!("more than {MAX_CONTAINS} `~` or `!~` comparisons"),
+                )
+                .hint("each one scans the whole text of every record it is tried on"));
+            }
+        }
         self.bump()?;
 
         let value = match &self.current.tok {

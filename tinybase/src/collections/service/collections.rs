@@ -90,6 +90,9 @@ impl Service {
             problems.add("name", msg);
         }
         check_label(new.label.as_deref(), &mut problems);
+        if let Some((field, problem)) = new.options.problems() {
+            problems.add(field, problem);
+        }
         problems.into_result("the collection is not valid")?;
 
         let registry = self.registry.clone();
@@ -156,6 +159,9 @@ impl Service {
         authorize(Rule::Admin, caller)?;
         let mut problems = FieldErrors::default();
         check_label(changes.label.as_deref(), &mut problems);
+        if let Some((field, problem)) = changes.options.as_ref().and_then(|o| o.problems()) {
+            problems.add(field, problem);
+        }
         problems.into_result("the changes are not valid")?;
 
         let registry = self.registry.clone();

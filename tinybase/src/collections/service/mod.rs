@@ -2,6 +2,7 @@
 //! with validation and access rules, used by the HTTP API and by functions alike.
 
 mod collections;
+mod page_json;
 mod records;
 
 pub use records::ListStatements;

@@ -7,14 +7,16 @@ use uuid::Uuid;
 
 use super::Service;
 use super::collections::no_collection;
+use super::page_json::PageWriter;
 use crate::collections::filter::{SqlParam, compile_filter, compile_sort, field_expression};
 use crate::collections::indexes::collection_condition;
 use crate::collections::model::{Record, RecordQuery};
 use crate::collections::registry::LoadedCollection;
+use crate::collections::rules::CollectionOptions;
 use crate::collections::rules::{Action, Caller, Scope, authorize};
-use crate::db::{format_timestamp, now, parse_timestamp};
+use crate::db::{Counts, format_timestamp, now, parse_timestamp};
 use crate::pagination::{Page, PageRequest, Pagination};
-use crate::{Error, FieldErrors, Result};
+use crate::{Error, ErrorKind, FieldErrors, Result};
 
 /// Order of a list without `sort`: oldest first, ties broken by id.
 const DEFAULT_ORDER: &str = "created_at ASC, id ASC";
@@ -65,22 +67,67 @@ impl Service {
         let name = statements.collection.clone();
         self.db
             .read_counting(move |conn, counts| {
-                let params = statements.params();
-                let key = format!("{}\u{0}{params:?}", statements.count_sql);
-                let total = counts.get_or_count(key, || {
-                    Ok(conn
-                        .prepare_cached(&statements.count_sql)?
-                        .query_row(params_from_iter(params), |row| row.get(0))?)
-                })?;
+                let total = count_matches(conn, counts, &statements)?;
                 let mut stmt = conn.prepare_cached(&statements.page_sql)?;
                 let items = stmt
                     .query_map(params_from_iter(statements.page_params()), |row| {
                         record_from_row(row, &name)
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+                Ok(page.page_of(items, total))
             })
             .await
+    }
+
+    /// Like [`Service::list_records`], but the page comes back as the JSON text of a
+    /// `Page<Record>`, written from the stored records without parsing them, and no
+    /// longer than about `max_bytes`: records that would take it further are left out
+    /// and the page says `"truncated": true` (the first record always fits).
+    ///
+    /// # Errors
+    /// As for [`Service::list_records`], plus 504 when the query runs too long.
+    pub async fn list_records_json(
+        &self,
+        caller: &Caller,
+        collection: &str,
+        query: RecordQuery,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>> {
+        let statements = self.list_statements(caller, collection, &query)?;
+        self.db
+            .read_counting(move |conn, counts| {
+                let total = count_matches(conn, counts, &statements)?;
+                let mut page = PageWriter::new(&statements.collection, max_bytes)?;
+                let mut stmt = conn.prepare_cached(&statements.page_sql)?;
+                let mut rows = stmt.query(params_from_iter(statements.page_params()))?;
+                while let Some(row) = rows.next()? {
+                    if !page.push(row)? {
+                        break;
+                    }
+                }
+                Ok(page.finish(statements.page, total))
+            })
+            .await
+    }
+
+    /// Refuses a request body of `bytes` bytes for a record of `collection` before it is
+    /// parsed, when it is too large to hold a record the collection would store: more
+    /// than twice `max_record_bytes` plus 4 KiB, room for generous whitespace. The
+    /// stored JSON is checked exactly when the record is written.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection, 413 for a body that is too large.
+    pub fn check_record_body(&self, collection: &str, bytes: usize) -> Result<()> {
+        let loaded = self.require(collection)?;
+        let options = &loaded.collection.options;
+        let allowed = options
+            .max_record_bytes
+            .saturating_mul(2)
+            .saturating_add(4096);
+        if u64::try_from(bytes).unwrap_or(u64::MAX) <= allowed {
+            return Ok(());
+        }
+        check_record_size(bytes, options)
     }
 
     /// The SQL statements [`Service::list_records`] runs for `query`, after the same
@@ -196,7 +243,7 @@ impl Service {
                         record.id,
                         loaded.collection.id,
                         record.owner_id,
-                        serde_json::to_string(&record.data)?,
+                        stored_json(&record.data, &loaded)?,
                         format_timestamp(at),
                     ],
                 )
@@ -244,7 +291,7 @@ impl Service {
                     "UPDATE records SET data = ?2, updated_at = ?3 WHERE id = ?1",
                     params![
                         record.id,
-                        serde_json::to_string(&record.data)?,
+                        stored_json(&record.data, &loaded)?,
                         format_timestamp(record.updated_at)
                     ],
                 )
@@ -353,6 +400,44 @@ impl Service {
 }
 
 /// A record id must be a UUID; anything else cannot exist, so it is a 404 (not a 500).
+/// How many records match the list's filter: from the count cache while nothing changed.
+fn count_matches(conn: &Connection, counts: &Counts<'_>, list: &ListStatements) -> Result<u64> {
+    let params = list.params();
+    let key = format!("{}\u{0}{params:?}", list.count_sql);
+    let total: i64 = counts.get_or_count(key, || {
+        Ok(conn
+            .prepare_cached(&list.count_sql)?
+            .query_row(params_from_iter(params), |row| row.get(0))?)
+    })?;
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// The record's data as stored, within the collection's `max_record_bytes`.
+fn stored_json(data: &Map<String, Value>, loaded: &LoadedCollection) -> Result<String> {
+    let json = serde_json::to_string(data)?;
+    check_record_size(json.len(), &loaded.collection.options)?;
+    Ok(json)
+}
+
+/// 413 when `bytes` of record data exceed what the collection allows.
+///
+/// # Errors
+/// `payload_too_large` naming the limit.
+pub(crate) fn check_record_size(bytes: usize, options: &CollectionOptions) -> Result<()> {
+    let limit = options.max_record_bytes;
+    if u64::try_from(bytes).unwrap_or(u64::MAX) <= limit {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::PayloadTooLarge,
+        format!(
+            "the record is {bytes} bytes of JSON; this collection stores at most {limit} \
+             (its `options.max_record_bytes`)"
+        ),
+    )
+    .with_details(serde_json::json!({"max_record_bytes": limit, "bytes": bytes})))
+}
+
 fn record_id(id: &str) -> Result<String> {
     Uuid::parse_str(id)
         .map(|uuid| uuid.hyphenated().to_string())

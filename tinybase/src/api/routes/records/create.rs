@@ -1,12 +1,12 @@
 //! `POST /api/collections/{name}/records`
 
 use axum::extract::{Path, State};
-use serde_json::{Map, Value};
 
 use super::RecordsPath;
 use crate::Result;
 use crate::api::AppState;
-use crate::api::extract::{AnyCaller, Json};
+use crate::api::extract::AnyCaller;
+use crate::api::record_body::RecordBody;
 use crate::api::response::Created;
 use crate::collections::Record;
 
@@ -14,11 +14,15 @@ pub(super) async fn handler(
     State(state): State<AppState>,
     AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordsPath>,
-    Json(data): Json<Map<String, Value>>,
+    body: RecordBody,
 ) -> Result<Created<Record>> {
+    state
+        .collections
+        .check_record_body(&path.name, body.len())?;
+    let data = body.parse().await?;
     let record = state
         .collections
-        .create_record(&caller, &path.name, data)
+        .create_record(&caller, &path.name, data.data)
         .await?;
     Ok(Created(record))
 }

@@ -6,7 +6,9 @@ use super::RecordsPath;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::{AnyCaller, Query};
+use crate::api::response::JsonText;
 use crate::collections::{Record, RecordQuery};
+use crate::constants::LIST_RESPONSE_MAX_BYTES;
 use crate::pagination::Page;
 
 pub(super) async fn handler(
@@ -14,10 +16,10 @@ pub(super) async fn handler(
     AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordsPath>,
     Query(query): Query<RecordQuery>,
-) -> Result<axum::Json<Page<Record>>> {
+) -> Result<JsonText<Page<Record>>> {
     let page = state
         .collections
-        .list_records(&caller, &path.name, query)
+        .list_records_json(&caller, &path.name, query, LIST_RESPONSE_MAX_BYTES)
         .await?;
-    Ok(axum::Json(page))
+    Ok(JsonText::new(page))
 }

@@ -1,23 +1,27 @@
 //! `PATCH /api/collections/{name}/records/{id}`
 
 use axum::extract::{Path, State};
-use serde_json::{Map, Value};
 
 use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
-use crate::api::extract::{AnyCaller, Json};
+use crate::api::extract::AnyCaller;
+use crate::api::record_body::RecordBody;
 use crate::collections::Record;
 
 pub(super) async fn handler(
     State(state): State<AppState>,
     AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordPath>,
-    Json(patch): Json<Map<String, Value>>,
+    body: RecordBody,
 ) -> Result<axum::Json<Record>> {
+    state
+        .collections
+        .check_record_body(&path.name, body.len())?;
+    let patch = body.parse().await?;
     let record = state
         .collections
-        .update_record(&caller, &path.name, &path.id, patch)
+        .update_record(&caller, &path.name, &path.id, patch.data)
         .await?;
     Ok(axum::Json(record))
 }

@@ -1,0 +1,273 @@
+//! Limits that keep one client from making the server hold or send huge amounts: the
+//! per-collection record size, the byte budget of a list page, and the cap on costly
+//! filter comparisons. Over real HTTP against a real server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use common::records::{field_errors, item_ids, record_path, records_path};
+use common::{TestServer, assert_status_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The byte budget of one list page (`constants::LIST_RESPONSE_MAX_BYTES`).
+const PAGE_BUDGET: usize = 16 * 1024 * 1024;
+
+async fn notes_collection(server: &TestServer, admin: &str, max_record_bytes: u64) {
+    server
+        .create_collection(
+            admin,
+            json!({
+                "name": "notes",
+                "schema": {"fields": [{"name": "body", "type": "text"}]},
+                "options": {"list_rule": "public", "create_rule": "auth",
+                            "update_rule": "auth", "max_record_bytes": max_record_bytes},
+            }),
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_over_its_collections_size_limit_is_413_and_nothing_changes() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes_collection(&server, &admin, 2048).await;
+    let path = records_path("notes");
+
+    // 3,000 characters of data do not fit 2,048 bytes.
+    let response = server
+        .post(&path, Some(&admin), json!({"body": "x".repeat(3000)}))
+        .await;
+    let error = assert_status_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    assert_eq!(error["details"]["max_record_bytes"], 2048, "{error}");
+    let list = server.list_ok("notes", None, &[]).await;
+    assert_eq!(list["total_items"], 0, "nothing was stored");
+
+    // Characters are counted as stored bytes: 1,000 two-byte letters are 2,000 bytes.
+    let created = server
+        .create_record("notes", Some(&admin), json!({"body": "é".repeat(1000)}))
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let response = server
+        .post(&path, Some(&admin), json!({"body": "é".repeat(1100)}))
+        .await;
+    assert_status_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+
+    // An update that would make the record too large changes nothing.
+    let response = server
+        .patch(
+            &record_path("notes", &id),
+            Some(&admin),
+            json!({"body": "y".repeat(2100)}),
+        )
+        .await;
+    assert_status_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    let (status, read) = server.get(&record_path("notes", &id), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["data"]["body"], "é".repeat(1000));
+
+    // A body far over the limit is refused before it is parsed: even one that is not
+    // JSON at all answers 413, not 400.
+    let response = server
+        .request(Method::POST, &path, Some(&admin))
+        .header("content-type", "application/json")
+        .body(vec![b'['; 20_000])
+        .send()
+        .await
+        .unwrap();
+    let response = common::read(response).await;
+    assert_status_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    // Under the early check, broken JSON is still the usual 400.
+    let response = server
+        .request(Method::POST, &path, Some(&admin))
+        .header("content-type", "application/json")
+        .body("{\"body\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_status_error(
+        &common::read(response).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    let list = server.list_ok("notes", None, &[]).await;
+    assert_eq!(list["total_items"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_size_limit_out_of_range_is_422_and_the_collection_is_not_saved() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    for bad in [0_u64, 1023, 64 * 1024 * 1024 + 1] {
+        let response = server
+            .post(
+                "/api/collections",
+                Some(&admin),
+                json!({"name": "notes", "options": {"max_record_bytes": bad}}),
+            )
+            .await;
+        assert_status_error(
+            &response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert!(
+            field_errors(&response.1).contains_key("options.max_record_bytes"),
+            "{}",
+            response.1
+        );
+    }
+    let (status, _) = server.get("/api/collections/notes", Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The same check applies to a change, which then changes nothing.
+    notes_collection(&server, &admin, 4096).await;
+    let response = server
+        .patch(
+            "/api/collections/notes",
+            Some(&admin),
+            json!({"options": {"max_record_bytes": 10}}),
+        )
+        .await;
+    assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let (_, read) = server.get("/api/collections/notes", Some(&admin)).await;
+    assert_eq!(read["options"]["max_record_bytes"], 4096);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_page_stops_at_its_byte_budget_and_says_so() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes_collection(&server, &admin, 1024 * 1024).await;
+    // 40 records of ~600 KB: 24 MB in all, more than one page may hold.
+    let body = "n".repeat(600_000);
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let created = server
+            .create_record("notes", Some(&admin), json!({"body": body}))
+            .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+
+    let response = server
+        .request(
+            Method::GET,
+            &format!("{}?per_page=500", records_path("notes")),
+            None,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.len() <= PAGE_BUDGET, "{} bytes", bytes.len());
+    let page: Value = serde_json::from_slice(&bytes).unwrap();
+    let served = item_ids(&page);
+    assert!(
+        (20..40).contains(&served.len()),
+        "{} records served",
+        served.len()
+    );
+    assert_eq!(served, ids[..served.len()], "the first records, in order");
+    assert_eq!(page["truncated"], true);
+    assert_eq!(page["total_items"], 40);
+    assert_eq!(page["per_page"], 500);
+
+    // A page within the budget is whole and does not carry the flag.
+    let page = server.list_ok("notes", None, &[("per_page", "10")]).await;
+    assert_eq!(item_ids(&page), ids[..10]);
+    assert!(page.get("truncated").is_none(), "{}", page["per_page"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_records_read_exactly_like_the_same_records_fetched_one_by_one() {
+    // Lists print records from their stored text; single reads go through serde. Both
+    // must give the same JSON.
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "things", "schema": {"fields": [
+                {"name": "title", "type": "string"},
+                {"name": "meta", "type": "json"},
+                {"name": "tags", "type": "list[string]"},
+                {"name": "score", "type": "float"},
+            ]}}),
+        )
+        .await;
+    for data in [
+        json!({"title": "plain"}),
+        json!({"title": "ünïcødé \"quoted\" \\ back\nline", "score": 1.5}),
+        json!({"meta": {"nested": [1, {"deep": null}], "e": 1e300}, "tags": ["a", "b"]}),
+        json!({}),
+    ] {
+        server.create_record("things", Some(&admin), data).await;
+    }
+    let list = server.list_ok("things", None, &[]).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    for item in items {
+        let id = item["id"].as_str().unwrap();
+        let (status, read) = server.get(&record_path("things", id), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(item, &read);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_with_too_many_contains_comparisons_is_400() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes_collection(&server, &admin, 4096).await;
+    server
+        .create_record("notes", Some(&admin), json!({"body": "rust and sqlite"}))
+        .await;
+    let terms = |n: usize| vec!["body ~ 'rust'"; n].join(" && ");
+    let page = server
+        .list_ok("notes", None, &[("filter", terms(10).as_str())])
+        .await;
+    assert_eq!(page["total_items"], 1, "ten are allowed");
+    let (status, body) = server
+        .list_records("notes", None, &[("filter", terms(11).as_str())])
+        .await;
+    assert_status_error(
+        &(status, body.clone()),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 10"),
+        "{body}"
+    );
+    // `!~` counts too.
+    let mixed = format!("{} || body !~ 'x'", terms(10));
+    let (status, _) = server
+        .list_records("notes", None, &[("filter", mixed.as_str())])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
