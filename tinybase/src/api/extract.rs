@@ -53,7 +53,7 @@ pub(super) fn not_json() -> Error {
 }
 
 /// Reads the whole body within the configured limit; 413 beyond it.
-pub(super) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Error::new(

@@ -110,21 +110,27 @@ impl Service {
             .await
     }
 
+    /// The most bytes a request body for a record of `collection` may have: twice its
+    /// `max_record_bytes` plus 4 KiB, room for generous whitespace. The stored JSON is
+    /// checked exactly when the record is written.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection.
+    pub fn record_body_limit(&self, collection: &str) -> Result<usize> {
+        let loaded = self.require(collection)?;
+        let limit = body_limit(&loaded.collection.options);
+        Ok(usize::try_from(limit).unwrap_or(usize::MAX))
+    }
+
     /// Refuses a request body of `bytes` bytes for a record of `collection` before it is
-    /// parsed, when it is too large to hold a record the collection would store: more
-    /// than twice `max_record_bytes` plus 4 KiB, room for generous whitespace. The
-    /// stored JSON is checked exactly when the record is written.
+    /// parsed, when it is over [`Service::record_body_limit`].
     ///
     /// # Errors
     /// 404 for an unknown collection, 413 for a body that is too large.
     pub fn check_record_body(&self, collection: &str, bytes: usize) -> Result<()> {
         let loaded = self.require(collection)?;
         let options = &loaded.collection.options;
-        let allowed = options
-            .max_record_bytes
-            .saturating_mul(2)
-            .saturating_add(4096);
-        if u64::try_from(bytes).unwrap_or(u64::MAX) <= allowed {
+        if u64::try_from(bytes).unwrap_or(u64::MAX) <= body_limit(options) {
             return Ok(());
         }
         check_record_size(bytes, options)
@@ -417,6 +423,14 @@ fn stored_json(data: &Map<String, Value>, loaded: &LoadedCollection) -> Result<S
     let json = serde_json::to_string(data)?;
     check_record_size(json.len(), &loaded.collection.options)?;
     Ok(json)
+}
+
+/// See [`Service::record_body_limit`].
+fn body_limit(options: &CollectionOptions) -> u64 {
+    options
+        .max_record_bytes
+        .saturating_mul(2)
+        .saturating_add(4096)
 }
 
 /// 413 when `bytes` of record data exceed what the collection allows.

@@ -16,9 +16,6 @@ pub(super) async fn handler(
     Path(path): Path<RecordsPath>,
     body: RecordBody,
 ) -> Result<Created<Record>> {
-    state
-        .collections
-        .check_record_body(&path.name, body.len())?;
     let data = body.parse().await?;
     let record = state
         .collections

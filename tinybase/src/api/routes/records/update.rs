@@ -15,9 +15,6 @@ pub(super) async fn handler(
     Path(path): Path<RecordPath>,
     body: RecordBody,
 ) -> Result<axum::Json<Record>> {
-    state
-        .collections
-        .check_record_body(&path.name, body.len())?;
     let patch = body.parse().await?;
     let record = state
         .collections
