@@ -55,9 +55,11 @@ async fn large_records_and_lists_keep_the_server_within_its_memory_bound() {
     let created = client
         .post(format!("{base}/api/collections"))
         .bearer_auth(&admin)
-        .json(&json!({"name": "pub", "schema": {"fields": [{"name": "meta", "type": "json"}]},
+        .json(
+            &json!({"name": "pub", "schema": {"fields": [{"name": "meta", "type": "json"}]},
                       "options": {"list_rule": "public", "view_rule": "public",
-                                  "create_rule": "auth"}}))
+                                  "create_rule": "auth"}}),
+        )
         .send()
         .await
         .unwrap();
