@@ -389,3 +389,99 @@ async fn docs_page_is_html_pointing_at_the_document() {
     // The reference UI is bundled: no script is loaded from elsewhere.
     assert!(!html.contains("src=\"http"), "external script in /docs");
 }
+
+/// The record paths a document lists, by collection name.
+fn documented_collections(doc: &Value) -> Vec<String> {
+    let mut names: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|path| {
+            path.strip_prefix("/api/collections/")?
+                .strip_suffix("/records")
+                .filter(|name| *name != "{name}")
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_caller_sees_only_the_collections_it_may_list_or_view() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (user, _) = server
+        .register("reader@example.com", "reader-password")
+        .await;
+    for (name, list_rule, view_rule) in [
+        ("open", "public", "public"),
+        ("viewable", "admin", "public"),
+        ("members", "auth", "auth"),
+        ("mine", "owner", "owner"),
+        ("secret", "admin", "admin"),
+    ] {
+        server
+            .create_collection(
+                &admin,
+                serde_json::json!({
+                    "name": name,
+                    "schema": {"fields": [{"name": format!("{name}_field"), "type": "string"}]},
+                    "options": {"list_rule": list_rule, "view_rule": view_rule},
+                }),
+            )
+            .await;
+    }
+    let seen = |token: Option<String>| {
+        let server = &server;
+        async move {
+            let (status, doc) = server.get("/openapi.json", token.as_deref()).await;
+            assert_eq!(status, StatusCode::OK);
+            doc
+        }
+    };
+    let anonymous = seen(None).await;
+    assert_eq!(documented_collections(&anonymous), ["open", "viewable"]);
+    let schemas = anonymous["components"]["schemas"].as_object().unwrap();
+    assert!(schemas.contains_key("OpenData"));
+    assert!(
+        !schemas
+            .keys()
+            .any(|k| k.starts_with("Secret") || k.starts_with("Members")),
+        "{:?}",
+        schemas.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        !anonymous.to_string().contains("secret_field"),
+        "an admin-only field leaked"
+    );
+    let signed_in = seen(Some(user)).await;
+    assert_eq!(
+        documented_collections(&signed_in),
+        ["members", "mine", "open", "viewable"]
+    );
+    assert!(!signed_in.to_string().contains("secret_field"));
+    let everything = seen(Some(admin.clone())).await;
+    assert_eq!(
+        documented_collections(&everything),
+        ["members", "mine", "open", "secret", "viewable"]
+    );
+    // The routes themselves are the same for everyone.
+    assert_eq!(
+        anonymous["paths"]["/api/auth/login"],
+        everything["paths"]["/api/auth/login"]
+    );
+
+    // Visibility follows rule changes at once.
+    server
+        .patch_collection(
+            &admin,
+            "secret",
+            serde_json::json!({"options": {"list_rule": "public", "view_rule": "admin"}}),
+        )
+        .await;
+    assert!(documented_collections(&seen(None).await).contains(&"secret".to_owned()));
+    // A bad token is refused rather than treated as anonymous.
+    let (status, _) = server.get("/openapi.json", Some("tb_not_a_token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

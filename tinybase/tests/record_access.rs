@@ -473,3 +473,66 @@ async fn anonymous_records_have_no_owner_and_only_admins_may_change_them() {
     let response = world.server.get(&path, Some("not-a-real-token")).await;
     assert_status_error(&response, StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relation_to_a_record_the_caller_may_not_view_reads_like_a_missing_one() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (alice, _) = server.register("alice@example.com", "alice-password").await;
+    let (bob, _) = server.register("bob@example.com", "bob-password").await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "diaries", "schema": {"fields": [{"name": "text", "type": "string"}]},
+                   "options": {"list_rule": "owner", "view_rule": "owner"}}),
+        )
+        .await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "links", "schema": {"fields": [
+                {"name": "diary", "type": "relation", "collection": "diaries"}]}}),
+        )
+        .await;
+    let diary = server
+        .create_record("diaries", Some(&alice), json!({"text": "private"}))
+        .await;
+    let diary_id = diary["id"].as_str().unwrap();
+    let missing_id = "01900000-0000-7000-8000-000000000000";
+
+    // Bob cannot tell Alice's private diary from one that does not exist.
+    let private = server
+        .post(
+            &records_path("links"),
+            Some(&bob),
+            json!({"diary": diary_id}),
+        )
+        .await;
+    let missing = server
+        .post(
+            &records_path("links"),
+            Some(&bob),
+            json!({"diary": missing_id}),
+        )
+        .await;
+    assert_status_error(
+        &private,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(private.1, missing.1, "the two answers must be identical");
+    let (_, links) = server.get(&records_path("links"), Some(&admin)).await;
+    assert_eq!(links["total_items"], 0, "nothing was stored");
+
+    // Who may view the diary may link to it.
+    for token in [&alice, &admin] {
+        let (status, body) = server
+            .post(
+                &records_path("links"),
+                Some(token),
+                json!({"diary": diary_id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}

@@ -3,20 +3,25 @@
 use aide::axum::ApiRouter;
 use aide::scalar::Scalar;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, VARY};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::api::AppState;
+use crate::api::docs::Audience;
+use crate::api::extract::AnyCaller;
 use crate::constants::{DOCS_PATH, OPENAPI_PATH};
 
-async fn openapi_json(State(state): State<AppState>) -> Response {
+/// The document for the caller: the collections it may list or view (admins: all).
+async fn openapi_json(State(state): State<AppState>, AnyCaller(caller): AnyCaller) -> Response {
     (
         [
             (CONTENT_TYPE, "application/json"),
             (CACHE_CONTROL, "no-cache"),
+            // The document differs by caller.
+            (VARY, "authorization"),
         ],
-        state.docs.json(),
+        state.docs.json(Audience::of(&caller)),
     )
         .into_response()
 }

@@ -219,6 +219,7 @@ impl Service {
         let loaded = self.require(collection)?;
         authorize(loaded.collection.options.rule_for(Action::Create), caller)?;
         let owner_id = caller.user_id.clone();
+        let caller = caller.clone();
         let service = self.clone();
         let name = collection.to_owned();
         let record = self
@@ -231,7 +232,7 @@ impl Service {
                     .ok_or_else(|| no_collection(&name))?;
                 let data = loaded.compiled.validate_new(&data)?;
                 let touched: Vec<&str> = data.keys().map(String::as_str).collect();
-                service.check_references(tx, &loaded, &data, &touched, None)?;
+                service.check_references(tx, &loaded, &data, &touched, None, &caller)?;
                 let at = now();
                 let record = Record {
                     id: Uuid::now_v7().to_string(),
@@ -278,6 +279,7 @@ impl Service {
         let loaded = self.require(collection)?;
         let scope = authorize(loaded.collection.options.rule_for(Action::Update), caller)?;
         let id = record_id(id)?;
+        let caller = caller.clone();
         let service = self.clone();
         let name = collection.to_owned();
         self.db
@@ -290,7 +292,14 @@ impl Service {
                 ensure_in_scope(&scope, &record)?;
                 let data = loaded.compiled.validate_patch(&record.data, &patch)?;
                 let touched: Vec<&str> = patch.keys().map(String::as_str).collect();
-                service.check_references(tx, &loaded, &data, &touched, Some(&record.id))?;
+                service.check_references(
+                    tx,
+                    &loaded,
+                    &data,
+                    &touched,
+                    Some(&record.id),
+                    &caller,
+                )?;
                 record.data = data;
                 record.updated_at = now();
                 tx.execute(
@@ -328,8 +337,9 @@ impl Service {
         Ok(())
     }
 
-    /// Relation fields must name existing records of their target collection (422), and
-    /// unique fields must not repeat another record's value (409). Only `touched` fields
+    /// Relation fields must name existing records of their target collection that the
+    /// caller may view (422), and unique fields must not repeat another record's value
+    /// (409; this necessarily tells that some record holds the value, never which). Only `touched` fields
     /// are checked: untouched values were checked when they were written.
     fn check_references(
         &self,
@@ -338,6 +348,7 @@ impl Service {
         data: &Map<String, Value>,
         touched: &[&str],
         own_id: Option<&str>,
+        caller: &Caller,
     ) -> Result<()> {
         let mut missing = FieldErrors::default();
         for (field, target) in loaded.compiled.relations() {
@@ -346,15 +357,22 @@ impl Service {
             else {
                 continue;
             };
+            // A record the caller may not view is reported exactly like a missing one:
+            // otherwise the answer would tell whether another user's private record exists.
             let exists = match self.registry.get(target) {
-                Some(target) => conn
-                    .query_row(
-                        "SELECT 1 FROM records WHERE id = ?1 AND collection_id = ?2",
-                        params![target_id, target.collection.id],
-                        |_| Ok(()),
-                    )
-                    .optional()?
-                    .is_some(),
+                Some(target) => {
+                    let owner: Option<Option<String>> = conn
+                        .query_row(
+                            "SELECT owner_id FROM records WHERE id = ?1 AND collection_id = ?2",
+                            params![target_id, target.collection.id],
+                            |row| row.get(0),
+                        )
+                        .optional()?;
+                    owner.is_some_and(|owner| {
+                        authorize(target.collection.options.view_rule, caller)
+                            .is_ok_and(|scope| scope.covers(owner.as_deref()))
+                    })
+                }
                 None => false,
             };
             if !exists {
