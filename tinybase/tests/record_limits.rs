@@ -201,9 +201,9 @@ async fn a_list_page_stops_at_its_byte_budget_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn listed_records_read_exactly_like_the_same_records_fetched_one_by_one() {
-    // Lists print records from their stored text; single reads go through serde. Both
-    // must give the same JSON.
+async fn listed_and_fetched_records_read_exactly_like_the_record_a_create_returned() {
+    // Lists and single reads print records from their stored text; a create answers
+    // with the record printed by serde. All three must give the same JSON.
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
     server
@@ -217,22 +217,34 @@ async fn listed_records_read_exactly_like_the_same_records_fetched_one_by_one() 
             ]}}),
         )
         .await;
+    let mut created = Vec::new();
     for data in [
         json!({"title": "plain"}),
         json!({"title": "ünïcødé \"quoted\" \\ back\nline", "score": 1.5}),
         json!({"meta": {"nested": [1, {"deep": null}], "e": 1e300}, "tags": ["a", "b"]}),
         json!({}),
     ] {
-        server.create_record("things", Some(&admin), data).await;
+        created.push(server.create_record("things", Some(&admin), data).await);
     }
+    // One without an owner, too.
+    let anonymous = server
+        .app
+        .collections()
+        .create_record(
+            &tinybase::collections::Caller::system(),
+            "things",
+            serde_json::Map::new(),
+        )
+        .await
+        .unwrap();
+    created.push(serde_json::to_value(anonymous).unwrap());
     let list = server.list_ok("things", None, &[]).await;
-    let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), 4);
-    for item in items {
-        let id = item["id"].as_str().unwrap();
+    assert_eq!(list["items"].as_array().unwrap(), &created);
+    for record in &created {
+        let id = record["id"].as_str().unwrap();
         let (status, read) = server.get(&record_path("things", id), None).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(item, &read);
+        assert_eq!(&read, record);
     }
 }
 

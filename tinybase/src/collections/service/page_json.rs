@@ -4,7 +4,7 @@
 //! print it again costs many times its size in memory, once per record of the page; a
 //! page of large records then took gigabytes. This writer copies the stored text as it
 //! is, so a page costs about its own size, and stops before the page would outgrow a
-//! byte budget.
+//! byte budget. Single records are written the same way.
 
 use rusqlite::Row;
 
@@ -47,23 +47,7 @@ impl PageWriter {
         if self.items > 0 {
             self.out.push(b',');
         }
-        self.out.extend_from_slice(b"{\"id\":");
-        serde_json::to_writer(&mut self.out, row.get_ref(0)?.as_str()?)?;
-        self.out.extend_from_slice(b",\"collection\":");
-        self.out.extend_from_slice(self.collection.as_bytes());
-        self.out.extend_from_slice(b",\"owner_id\":");
-        serde_json::to_writer(&mut self.out, &row.get_ref(1)?.as_str_or_null()?)?;
-        // Timestamps are re-printed rather than copied: stored text always has six
-        // fractional digits, the API prints as few as the value needs.
-        self.out.extend_from_slice(b",\"created_at\":");
-        serde_json::to_writer(&mut self.out, &parse_timestamp(row.get_ref(3)?.as_str()?)?)?;
-        self.out.extend_from_slice(b",\"updated_at\":");
-        serde_json::to_writer(&mut self.out, &parse_timestamp(row.get_ref(4)?.as_str()?)?)?;
-        self.out.extend_from_slice(b",\"data\":");
-        // Valid JSON by the table's CHECK (json_valid(data)).
-        self.out
-            .extend_from_slice(row.get_ref(2)?.as_str()?.as_bytes());
-        self.out.push(b'}');
+        write_record(&mut self.out, row, &self.collection)?;
         if self.items > 0 && self.out.len() > self.max_bytes {
             self.out.truncate(start);
             self.truncated = true;
@@ -88,4 +72,30 @@ impl PageWriter {
         self.out.push(b'}');
         self.out
     }
+}
+
+/// Appends the JSON of the record in `row` (`id, owner_id, data, created_at,
+/// updated_at`) of the collection whose name, as a JSON string, is `collection`: the same
+/// text `serde_json` prints for a `Record`, with the data copied as stored.
+///
+/// # Errors
+/// A stored value of the wrong type or a bad stored timestamp.
+pub(crate) fn write_record(out: &mut Vec<u8>, row: &Row<'_>, collection: &str) -> Result<()> {
+    out.extend_from_slice(b"{\"id\":");
+    serde_json::to_writer(&mut *out, row.get_ref(0)?.as_str()?)?;
+    out.extend_from_slice(b",\"collection\":");
+    out.extend_from_slice(collection.as_bytes());
+    out.extend_from_slice(b",\"owner_id\":");
+    serde_json::to_writer(&mut *out, &row.get_ref(1)?.as_str_or_null()?)?;
+    // Timestamps are re-printed rather than copied: stored text always has six fractional
+    // digits, the API prints as few as the value needs.
+    out.extend_from_slice(b",\"created_at\":");
+    serde_json::to_writer(&mut *out, &parse_timestamp(row.get_ref(3)?.as_str()?)?)?;
+    out.extend_from_slice(b",\"updated_at\":");
+    serde_json::to_writer(&mut *out, &parse_timestamp(row.get_ref(4)?.as_str()?)?)?;
+    out.extend_from_slice(b",\"data\":");
+    // Valid JSON by the table's CHECK (json_valid(data)).
+    out.extend_from_slice(row.get_ref(2)?.as_str()?.as_bytes());
+    out.push(b'}');
+    Ok(())
 }

@@ -6,16 +6,17 @@ use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AnyCaller;
+use crate::api::response::JsonText;
 use crate::collections::Record;
 
 pub(super) async fn handler(
     State(state): State<AppState>,
     AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordPath>,
-) -> Result<axum::Json<Record>> {
+) -> Result<JsonText<Record>> {
     let record = state
         .collections
-        .get_record(&caller, &path.name, &path.id)
+        .get_record_json(&caller, &path.name, &path.id)
         .await?;
-    Ok(axum::Json(record))
+    Ok(JsonText::new(record))
 }
