@@ -292,7 +292,7 @@ fn ok_response(description: &str, schema: Value) -> Value {
 
 /// Anonymous or bearer: the collection's rules decide.
 fn optional_bearer() -> Value {
-    json!([{ crate::auth::BEARER_SCHEME: [] }, {}])
+    json!(crate::api::extract::optional_bearer())
 }
 
 fn query_parameter(name: &str, description: &str, schema: Value) -> Value {

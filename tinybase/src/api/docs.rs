@@ -7,7 +7,8 @@ use axum::body::Bytes;
 use serde_json::Value;
 
 use super::collection_docs;
-use crate::collections::{Caller, CollectionOptions, LoadedCollection, Rule};
+use crate::auth::Caller;
+use crate::collections::{CollectionOptions, LoadedCollection, Rule};
 
 /// Who a served document is for. Each audience sees the routes and the collections it
 /// may list or view, so a collection kept to admins does not show its name and fields to

@@ -5,7 +5,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::auth::BEARER_SCHEME;
+use crate::api::extract::{optional_bearer, required_bearer};
 use crate::functions::{AuthLevel, FunctionRegistry};
 
 /// Adds every function's path and schemas to an OpenAPI document (as JSON).
@@ -21,10 +21,10 @@ pub(super) fn add_functions(doc: &mut Value, registry: &FunctionRegistry) {
             .input_schema
             .map(|f| f(&mut generator).to_value());
         let output = (descriptor.output_schema)(&mut generator).to_value();
-        let security = match descriptor.auth {
-            AuthLevel::Public => json!([{ BEARER_SCHEME: [] }, {}]),
-            AuthLevel::Auth | AuthLevel::Admin => json!([{ BEARER_SCHEME: [] }]),
-        };
+        let security = json!(match descriptor.auth {
+            AuthLevel::Public => optional_bearer(),
+            AuthLevel::Auth | AuthLevel::Admin => required_bearer(),
+        });
         let tags: Vec<String> = if descriptor.tags.is_empty() {
             vec!["functions".to_owned()]
         } else {

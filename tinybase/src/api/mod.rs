@@ -9,7 +9,6 @@ pub mod extract;
 mod fallback;
 mod function_docs;
 mod layers;
-pub mod record_body;
 pub mod response;
 pub mod routes;
 
@@ -24,7 +23,8 @@ use axum::extract::FromRef;
 pub use docs::ApiDocs;
 pub use layers::REQUEST_ID_HEADER;
 
-use crate::auth::{BEARER_SCHEME, LoginRateLimiter};
+use crate::api::extract::BEARER_SCHEME;
+use crate::auth::LoginRateLimiter;
 use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;

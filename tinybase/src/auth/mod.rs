@@ -1,13 +1,13 @@
-//! Authentication: users, password hashing, bearer tokens, login throttling and the axum
-//! extractors that tell handlers who is calling.
+//! Authentication: who is calling, users, password hashing, bearer tokens and login
+//! throttling. No HTTP here: the API's extractors (in `api/extract`) build on this.
 
-mod extract;
+mod caller;
 pub mod password;
 mod rate_limit;
 pub mod sessions;
 pub mod token;
 pub mod users;
 
-pub use extract::{AdminUser, BEARER_SCHEME, BearerToken, CurrentUser};
+pub use caller::Caller;
 pub use rate_limit::LoginRateLimiter;
 pub use users::User;

@@ -3,7 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::Result;
+pub use crate::auth::Caller;
 
 /// Who passes a rule. Admins pass every rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -101,38 +102,6 @@ impl CollectionOptions {
     }
 }
 
-/// Who is asking: the signed-in user (if any) and whether they are an admin.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller {
-    /// The caller's user id; `None` for anonymous requests and system work.
-    pub user_id: Option<String>,
-    /// Admins pass every rule.
-    pub is_admin: bool,
-}
-
-impl Caller {
-    /// An anonymous caller.
-    pub fn anonymous() -> Self {
-        Self::default()
-    }
-
-    /// A signed-in user.
-    pub fn user(user_id: impl Into<String>, is_admin: bool) -> Self {
-        Self {
-            user_id: Some(user_id.into()),
-            is_admin,
-        }
-    }
-
-    /// Trusted server-side code (e.g. a scheduled job) that passes every rule.
-    pub fn system() -> Self {
-        Self {
-            user_id: None,
-            is_admin: true,
-        }
-    }
-}
-
 /// What a caller may touch once a rule lets them in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -158,17 +127,17 @@ impl Scope {
 /// 401 when the rule needs a signed-in caller and there is none; 403 when a signed-in
 /// caller is not allowed.
 pub fn authorize(rule: Rule, caller: &Caller) -> Result<Scope> {
-    if caller.is_admin {
-        return Ok(Scope::All);
-    }
-    match (rule, &caller.user_id) {
-        (Rule::Public, _) => Ok(Scope::All),
-        (_, None) => Err(Error::unauthorized(
-            "authentication required: send `Authorization: Bearer <token>`",
-        )),
-        (Rule::Auth, Some(_)) => Ok(Scope::All),
-        (Rule::Owner, Some(user)) => Ok(Scope::OwnedBy(user.clone())),
-        (Rule::Admin, Some(_)) => Err(Error::forbidden("admin rights required")),
+    match rule {
+        Rule::Public => Ok(Scope::All),
+        Rule::Auth => caller.require_signed_in().map(|()| Scope::All),
+        Rule::Admin => caller.require_admin().map(|()| Scope::All),
+        Rule::Owner => {
+            caller.require_signed_in()?;
+            match (&caller.user_id, caller.is_admin) {
+                (Some(user), false) => Ok(Scope::OwnedBy(user.clone())),
+                _ => Ok(Scope::All),
+            }
+        }
     }
 }
 

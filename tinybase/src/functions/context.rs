@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::Result;
-use crate::collections::{Caller, Record, RecordQuery, Service};
+use crate::auth::Caller;
+use crate::collections::{Record, RecordQuery, Service};
 use crate::db::Database;
 use crate::pagination::Page;
 

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::calls::{self, CallStatus, FinishedCall, StartedCall};
 use super::{AuthLevel, Context, FunctionDescriptor, FunctionRegistry, Trigger};
-use crate::collections::{Caller, Service};
+use crate::auth::Caller;
+use crate::collections::Service;
 use crate::db::{Database, now};
 use crate::{Error, ErrorKind, Result};
 
@@ -82,12 +83,10 @@ impl Executor {
     /// # Errors
     /// 401 when a signed-in caller is needed, 403 when an admin is.
     pub fn check_access(auth: AuthLevel, caller: &Caller) -> Result<()> {
-        match (auth, caller.is_admin, &caller.user_id) {
-            (AuthLevel::Public, _, _) | (_, true, _) | (AuthLevel::Auth, _, Some(_)) => Ok(()),
-            (_, _, None) => Err(Error::unauthorized(
-                "authentication required: send `Authorization: Bearer <token>`",
-            )),
-            (AuthLevel::Admin, false, Some(_)) => Err(Error::forbidden("admin rights required")),
+        match auth {
+            AuthLevel::Public => Ok(()),
+            AuthLevel::Auth => caller.require_signed_in(),
+            AuthLevel::Admin => caller.require_admin(),
         }
     }
 

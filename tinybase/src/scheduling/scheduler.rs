@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 use super::ScheduleConfig;
 use crate::Result;
-use crate::collections::Caller;
+use crate::auth::Caller;
 use crate::db::{Database, format_timestamp, now, parse_timestamp};
 use crate::functions::{Executor, Invocation, Trigger};
 

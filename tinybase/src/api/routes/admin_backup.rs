@@ -10,7 +10,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 
 use crate::api::AppState;
-use crate::auth::AdminUser;
+use crate::api::extract::AdminUser;
 use crate::db::format_timestamp;
 use crate::{Error, Result};
 

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use crate::Result;
 use crate::api::AppState;
+use crate::api::extract::AdminUser;
 use crate::api::extract::Query;
-use crate::auth::AdminUser;
 use crate::functions::{AdminFunctionInfo, CallFilter, CallStatus, FunctionCall, Trigger, calls};
 use crate::pagination::{Page, PageRequest};
 

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use crate::Result;
 use crate::api::AppState;
+use crate::api::extract::AdminUser;
 use crate::api::extract::{Json, Query};
 use crate::api::response::Created;
-use crate::auth::AdminUser;
 use crate::pagination::{Page, PageRequest};
 use crate::scheduling::store::{self, NewSchedule, Schedule, ScheduleChanges, ScheduleFilter};
 

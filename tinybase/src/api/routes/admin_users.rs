@@ -9,10 +9,11 @@ use serde::Deserialize;
 
 use crate::Result;
 use crate::api::AppState;
+use crate::api::extract::AdminUser;
 use crate::api::extract::{Json, Query};
 use crate::api::response::Created;
+use crate::auth::User;
 use crate::auth::users::{self, NewUser, UserChanges};
-use crate::auth::{AdminUser, User};
 use crate::pagination::{Page, PageRequest};
 
 /// Query parameters of the user list.

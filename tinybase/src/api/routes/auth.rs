@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::api::AppState;
+use crate::api::extract::{BearerToken, CurrentUser};
 use crate::api::extract::{ClientIp, Json};
 use crate::api::response::Created;
 use crate::auth::users::{self, NewUser, UserChanges};
-use crate::auth::{BearerToken, CurrentUser, User, sessions};
+use crate::auth::{User, sessions};
 
 /// Email and password, for registering and logging in.
 #[derive(Debug, Deserialize, JsonSchema)]

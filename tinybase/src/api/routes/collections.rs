@@ -9,10 +9,11 @@ use serde::Deserialize;
 
 use crate::Result;
 use crate::api::AppState;
+use crate::api::extract::AdminUser;
 use crate::api::extract::{AnyCaller, Json, Query};
 use crate::api::response::Created;
-use crate::auth::AdminUser;
-use crate::collections::{Caller, Collection, CollectionChanges, NewCollection};
+use crate::auth::Caller;
+use crate::collections::{Collection, CollectionChanges, NewCollection};
 use crate::pagination::{Page, PageRequest};
 
 /// The path of one collection.

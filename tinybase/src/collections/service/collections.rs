@@ -6,10 +6,11 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::{COLLECTION_COLUMNS, Service, all_collections, collection_from_row};
+use crate::auth::Caller;
 use crate::collections::indexes;
 use crate::collections::model::{Collection, CollectionChanges, NewCollection};
 use crate::collections::registry::LoadedCollection;
-use crate::collections::rules::{Caller, Rule, authorize};
+use crate::collections::rules::{Rule, authorize};
 use crate::collections::schema::FieldType;
 use crate::collections::validate::CompiledSchema;
 use crate::db::{format_timestamp, now};

@@ -6,7 +6,7 @@ use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AnyCaller;
-use crate::api::record_body::RecordBody;
+use crate::api::extract::RecordBody;
 use crate::collections::Record;
 
 pub(super) async fn handler(

@@ -1,5 +1,6 @@
-//! axum extractors for the caller: [`CurrentUser`] (signed in), [`AdminUser`] (signed-in
-//! admin), and `Option<CurrentUser>` for routes open to everyone.
+//! Who is calling, from the request's bearer token: [`CurrentUser`] (signed in),
+//! [`AdminUser`] (signed-in admin), [`AnyCaller`] (signed in or anonymous, as a
+//! [`Caller`]) and the raw [`BearerToken`] for logout; and how each is documented.
 //!
 //! Each request resolves its bearer token against the database, so admin rights and
 //! account deletion take effect at once rather than when a token expires.
@@ -11,8 +12,7 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::sessions;
-use super::users::User;
+use crate::auth::{Caller, User, sessions};
 use crate::db::Database;
 use crate::{Error, Result};
 
@@ -121,11 +121,32 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     }
 }
 
-fn require_bearer(operation: &mut Operation) {
-    let requirement: SecurityRequirement = [(BEARER_SCHEME.to_owned(), Vec::new())].into();
-    if !operation.security.contains(&requirement) {
-        operation.security.push(requirement);
+/// The security requirement "a bearer token".
+fn bearer_requirement() -> SecurityRequirement {
+    [(BEARER_SCHEME.to_owned(), Vec::new())].into()
+}
+
+/// The security of an operation open to everyone whose rules decide by caller: a bearer
+/// token, or nothing at all.
+pub(crate) fn optional_bearer() -> Vec<SecurityRequirement> {
+    vec![bearer_requirement(), SecurityRequirement::new()]
+}
+
+/// The security of an operation that needs a bearer token.
+pub(crate) fn required_bearer() -> Vec<SecurityRequirement> {
+    vec![bearer_requirement()]
+}
+
+fn add_security(operation: &mut Operation, requirements: Vec<SecurityRequirement>) {
+    for requirement in requirements {
+        if !operation.security.contains(&requirement) {
+            operation.security.push(requirement);
+        }
     }
+}
+
+fn require_bearer(operation: &mut Operation) {
+    add_security(operation, required_bearer());
 }
 
 impl OperationInput for CurrentUser {
@@ -143,5 +164,34 @@ impl OperationInput for AdminUser {
 impl OperationInput for BearerToken {
     fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
         require_bearer(operation);
+    }
+}
+
+/// Whoever is calling: a signed-in user (with their admin flag) or anonymous. A bad token
+/// is still a 401. Documented as optional bearer auth: the route's rules decide.
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for AnyCaller
+where
+    Database: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let user =
+            <CurrentUser as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
+        Ok(Self(
+            user.map_or_else(Caller::anonymous, |CurrentUser(user)| {
+                Caller::user(user.id, user.is_admin)
+            }),
+        ))
+    }
+}
+
+impl OperationInput for AnyCaller {
+    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
+        add_security(operation, optional_bearer());
     }
 }

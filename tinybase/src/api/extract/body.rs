@@ -1,25 +1,17 @@
-//! Request extractors whose failures use the error envelope instead of axum's plain-text
-//! rejections: [`Json`] bodies, [`Query`] strings and the client's IP address.
-
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+//! JSON request bodies whose failures use the error envelope instead of axum's plain-text
+//! rejections: [`Json`] for typed bodies, [`JsonValue`] for any JSON value.
 
 use aide::OperationInput;
 use aide::generate::GenContext;
-use aide::openapi::{Operation, SecurityRequirement};
+use aide::openapi::Operation;
 use axum::body::Bytes;
-use axum::extract::{
-    ConnectInfo, FromRef, FromRequest, FromRequestParts, OptionalFromRequestParts, Request,
-};
+use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::auth::{BEARER_SCHEME, CurrentUser};
-use crate::collections::Caller;
-use crate::db::Database;
 use crate::{Error, ErrorKind};
 
 /// A JSON request body of type `T`.
@@ -122,52 +114,6 @@ impl<T: JsonSchema> OperationInput for Json<T> {
     }
 }
 
-/// Query-string parameters of type `T`; a bad parameter is a 400 naming it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Query<T>(pub T);
-
-impl<S, T> FromRequestParts<S> for Query<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|rejection| {
-                Error::bad_request(format!("bad query string: {}", rejection.body_text()))
-            })
-    }
-}
-
-impl<T: JsonSchema> OperationInput for Query<T> {
-    fn operation_input(ctx: &mut GenContext, operation: &mut Operation) {
-        axum::extract::Query::<T>::operation_input(ctx, operation);
-    }
-}
-
-/// The IP address of the client's TCP connection (`0.0.0.0` when the server was started
-/// without connection info, as in router-only tests).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        Ok(Self(ip))
-    }
-}
-
-impl OperationInput for ClientIp {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,40 +169,5 @@ mod tests {
         assert!(is_json(&headers));
         headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!is_json(&headers));
-    }
-}
-
-/// Whoever is calling: a signed-in user (with their admin flag) or anonymous. A bad token
-/// is still a 401. Documented as optional bearer auth: the route's rules decide.
-#[derive(Debug, Clone)]
-pub struct AnyCaller(pub Caller);
-
-impl<S> FromRequestParts<S> for AnyCaller
-where
-    Database: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
-        let user =
-            <CurrentUser as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
-        Ok(Self(
-            user.map_or_else(Caller::anonymous, |CurrentUser(user)| {
-                Caller::user(user.id, user.is_admin)
-            }),
-        ))
-    }
-}
-
-impl OperationInput for AnyCaller {
-    fn operation_input(_ctx: &mut GenContext, operation: &mut Operation) {
-        // Either a bearer token or nothing at all.
-        let bearer: SecurityRequirement = [(BEARER_SCHEME.to_owned(), Vec::new())].into();
-        for requirement in [bearer, SecurityRequirement::new()] {
-            if !operation.security.contains(&requirement) {
-                operation.security.push(requirement);
-            }
-        }
     }
 }

@@ -18,8 +18,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::AppState;
-use super::extract::{is_json, not_json, parse_json};
+use super::body::{is_json, not_json, parse_json};
+use crate::api::AppState;
 use crate::{Error, ErrorKind};
 
 /// Bodies up to this size are parsed at once, without taking from the budget.

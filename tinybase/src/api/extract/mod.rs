@@ -1,0 +1,15 @@
+//! Every request extractor in one place, each rejecting with the error envelope: JSON
+//! bodies, record bodies, query strings, the client's IP and who is calling.
+
+mod body;
+mod caller;
+mod client_ip;
+mod query;
+mod record_body;
+
+pub use body::{Json, JsonValue, parse_json};
+pub use caller::{AdminUser, AnyCaller, BEARER_SCHEME, BearerToken, CurrentUser};
+pub(crate) use caller::{optional_bearer, required_bearer};
+pub use client_ip::ClientIp;
+pub use query::Query;
+pub use record_body::{ParsedRecord, RecordBody};
