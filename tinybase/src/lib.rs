@@ -31,6 +31,7 @@ pub mod functions;
 mod json;
 pub mod pagination;
 pub mod scheduling;
+pub mod text;
 #[doc(hidden)]
 pub mod __private {
     //! Used by generated code only.

@@ -13,10 +13,9 @@ use super::password::{
 use super::sessions;
 use crate::db::{Database, format_timestamp, now, parse_timestamp};
 use crate::pagination::{Page, Pagination};
+use crate::text::contains_pattern;
+pub use crate::text::{check_email, normalize_email};
 use crate::{Error, FieldErrors, Result};
-
-/// The longest email address accepted (RFC 5321's path limit).
-const MAX_EMAIL_LEN: usize = 254;
 
 /// A user account as clients see it. The password hash never leaves the database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -69,30 +68,6 @@ pub struct UserChanges {
     pub password: Option<String>,
     /// Promote or demote.
     pub is_admin: Option<bool>,
-}
-
-/// Trims and lower-cases an email so `Ann@Example.com ` and `ann@example.com` are one account.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-/// Checks the shape of a normalised email; returns the message to show when it is bad.
-pub fn check_email(email: &str) -> Option<&'static str> {
-    let Some((local, domain)) = email.split_once('@') else {
-        return Some("must be an email address like name@example.com");
-    };
-    let valid = !local.is_empty()
-        && email.len() <= MAX_EMAIL_LEN
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        None
-    } else {
-        Some("must be an email address like name@example.com")
-    }
 }
 
 /// What [`ensure_admin`] did.
@@ -184,7 +159,7 @@ pub async fn list(db: &Database, page: Pagination, search: Option<String>) -> Re
     let pattern = search
         .map(|s| normalize_email(&s))
         .filter(|s| !s.is_empty())
-        .map(|s| format!("%{}%", escape_like(&s)));
+        .map(|s| contains_pattern(&s));
     db.read(move |conn| {
         let filter = "(?1 IS NULL OR email LIKE ?1 ESCAPE '\\')";
         let total: i64 = conn.query_row(
@@ -364,44 +339,4 @@ fn email_conflict() -> Error {
 
 async fn hash_blocking(password: String) -> Result<String> {
     run_limited(move || hash_password(&password)).await?
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern, so they match literally.
-pub(crate) fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email("  Ann@Example.COM "), "ann@example.com");
-        assert!(check_email("ann@example.com").is_none());
-        for bad in [
-            "",
-            "ann",
-            "@example.com",
-            "ann@",
-            "ann@example",
-            "a b@example.com",
-            "a@b@c.com",
-            "ann@.com",
-        ] {
-            assert!(check_email(bad).is_some(), "{bad:?} accepted");
-        }
-    }
-
-    #[test]
-    fn like_escaping() {
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
 }

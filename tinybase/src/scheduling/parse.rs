@@ -12,10 +12,14 @@ const TIME_MESSAGE: &str = "must be a 24-hour time in HH:MM or HH:MM:SS form, li
 
 /// Parses an exact `YYYY-MM-DD` date that exists in the calendar.
 pub(super) fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    let [year, month, day] = numbers(text, '-', &[4, 2, 2]).ok_or(DATE_MESSAGE)?;
-    let year = i32::try_from(year).map_err(|_| DATE_MESSAGE)?;
-    NaiveDate::from_ymd_opt(year, month, day)
-        .ok_or_else(|| format!("{text} is not a real calendar date"))
+    if let Some(date) = crate::text::parse_date(text) {
+        return Ok(date);
+    }
+    if crate::text::is_date_shaped(text) {
+        Err(format!("{text} is not a real calendar date"))
+    } else {
+        Err(DATE_MESSAGE.to_owned())
+    }
 }
 
 /// Parses an exact `HH:MM` or `HH:MM:SS` time of day (no leap seconds).

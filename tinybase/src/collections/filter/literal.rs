@@ -1,52 +1,21 @@
 //! Turning literals into the form they are stored and compared in.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::db::format_timestamp;
+pub(crate) use crate::text::{contains_pattern, parse_date};
+use crate::text::{stored_datetime, stored_form};
 
 /// A datetime literal in the stored form (`2026-01-31T12:00:00.000000Z`), so it compares
 /// as text against stored values. Accepts RFC 3339 with any offset, or `YYYY-MM-DD` for
 /// midnight UTC. Digits beyond microseconds are dropped, as they are when storing.
 pub(crate) fn normalize_datetime(text: &str) -> Option<String> {
-    let at: DateTime<Utc> = match parse_date(text) {
-        Some(date) => date.and_hms_opt(0, 0, 0)?.and_utc(),
-        None => DateTime::parse_from_rfc3339(text).ok()?.with_timezone(&Utc),
-    };
-    // An offset can push a four-digit year out of four digits, which would break the
-    // fixed-width text order the comparison relies on.
-    (0..=9999)
-        .contains(&at.year())
-        .then(|| format_timestamp(at))
-}
-
-/// A calendar date written exactly `YYYY-MM-DD`.
-pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
-    let bytes = text.as_bytes();
-    let shape_ok = bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            4 | 7 => *b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    // chrono alone would also accept e.g. `2026-1-5` or a signed year.
-    if !shape_ok {
-        return None;
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
-}
-
-/// A `LIKE … ESCAPE '\'` pattern matching any text that contains `text`, with `%`, `_`
-/// and `\` in it matching themselves.
-pub(crate) fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
+    match parse_date(text) {
+        Some(date) => {
+            let at: DateTime<Utc> = date.and_hms_opt(0, 0, 0)?.and_utc();
+            stored_form(at)
         }
-        pattern.push(c);
+        None => stored_datetime(text).ok(),
     }
-    pattern.push('%');
-    pattern
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::formats;
-use crate::auth::users::check_email;
 use crate::collections::schema::{FieldSpec, FieldType};
+use crate::text::check_email;
 
 /// Shown for an `int` (or `list[int]` element) that is a whole number outside `i64`.
 pub(super) const INT_RANGE_MESSAGE: &str =

@@ -3,10 +3,9 @@
 //! Each checker returns the message to show when the text is bad, and the normalising
 //! ones return the form to store.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::db::format_timestamp;
+use crate::text::{DatetimeProblem, is_date_shaped, parse_date, stored_datetime};
 
 /// Shown for a value that is not an RFC 3339 datetime.
 pub(super) const DATETIME_MESSAGE: &str =
@@ -24,34 +23,22 @@ pub(super) const RECORD_ID_MESSAGE: &str = "must be a record id (a UUID)";
 /// The UTC year must have four digits: the stored form is fixed-width so that text order
 /// is time order, and a year outside 0000–9999 would not parse back.
 pub(super) fn normalize_datetime(text: &str) -> Result<String, &'static str> {
-    let at = DateTime::parse_from_rfc3339(text)
-        .map_err(|_| DATETIME_MESSAGE)?
-        .with_timezone(&Utc);
-    if !(0..=9999).contains(&at.year()) {
-        return Err("must fall between the years 0000 and 9999 in UTC");
-    }
-    Ok(format_timestamp(at))
+    stored_datetime(text).map_err(|problem| match problem {
+        DatetimeProblem::NotRfc3339 => DATETIME_MESSAGE,
+        DatetimeProblem::OutOfRange => "must fall between the years 0000 and 9999 in UTC",
+    })
 }
 
 /// Checks that `text` is exactly `YYYY-MM-DD` and names a day that exists.
 pub(super) fn check_date(text: &str) -> Result<(), &'static str> {
-    let bytes = text.as_bytes();
-    let shaped = bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            4 | 7 => *b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    if !shaped {
-        return Err(DATE_MESSAGE);
+    if parse_date(text).is_some() {
+        return Ok(());
     }
-    // All ten bytes are ASCII, so these slices fall on character boundaries.
-    let (year, month, day) = (text[..4].parse(), text[5..7].parse(), text[8..].parse());
-    let (Ok(year), Ok(month), Ok(day)) = (year, month, day) else {
-        return Err(DATE_MESSAGE);
-    };
-    NaiveDate::from_ymd_opt(year, month, day)
-        .map(|_| ())
-        .ok_or("must be a real calendar date")
+    Err(if is_date_shaped(text) {
+        "must be a real calendar date"
+    } else {
+        DATE_MESSAGE
+    })
 }
 
 /// Checks for an absolute `http`/`https` URL with a non-empty host and no whitespace.

@@ -1,0 +1,171 @@
+//! Rules for text that several parts of TinyBase read: calendar dates, datetimes in their
+//! stored form, email addresses and `LIKE` patterns. One definition each, so a date that
+//! a filter accepts is a date that a field and a schedule accept too. Callers attach
+//! their own messages.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::db::format_timestamp;
+
+/// The longest email address accepted, in bytes (RFC 5321's path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// A calendar date written exactly `YYYY-MM-DD` that exists (no `2026-1-5`, no signed
+/// years, no 30 February).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    if !is_date_shaped(text) {
+        return None;
+    }
+    // All ten bytes are ASCII, so these slices fall on character boundaries.
+    let year = text[..4].parse().ok()?;
+    let month = text[5..7].parse().ok()?;
+    let day = text[8..].parse().ok()?;
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// Whether `text` is written `YYYY-MM-DD` (ASCII digits), real day or not: tells "not a
+/// date" from "not a day that exists" in messages.
+pub fn is_date_shaped(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// Why a datetime cannot be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatetimeProblem {
+    /// Not RFC 3339 with an offset.
+    NotRfc3339,
+    /// Outside the years 0000–9999 once in UTC.
+    OutOfRange,
+}
+
+/// An RFC 3339 datetime (any offset) in the stored form: UTC with six fractional digits
+/// (`2026-01-31T12:00:00.000000Z`). The stored form is fixed-width so that text order is
+/// time order, so the UTC year must have four digits. Digits beyond microseconds are
+/// dropped.
+///
+/// # Errors
+/// What is wrong with the text.
+pub fn stored_datetime(text: &str) -> Result<String, DatetimeProblem> {
+    let at = DateTime::parse_from_rfc3339(text)
+        .map_err(|_| DatetimeProblem::NotRfc3339)?
+        .with_timezone(&Utc);
+    stored_form(at).ok_or(DatetimeProblem::OutOfRange)
+}
+
+/// `at` in the stored form, if its year has four digits.
+pub fn stored_form(at: DateTime<Utc>) -> Option<String> {
+    (0..=9999)
+        .contains(&at.year())
+        .then(|| format_timestamp(at))
+}
+
+/// Trims and lower-cases an email so `Ann@Example.com ` and `ann@example.com` are one
+/// account.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks the shape of a normalised email; returns the message to show when it is bad.
+pub fn check_email(email: &str) -> Option<&'static str> {
+    let Some((local, domain)) = email.split_once('@') else {
+        return Some("must be an email address like name@example.com");
+    };
+    let valid = !local.is_empty()
+        && email.len() <= MAX_EMAIL_LEN
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if valid {
+        None
+    } else {
+        Some("must be an email address like name@example.com")
+    }
+}
+
+/// A `LIKE … ESCAPE '\'` pattern matching any text that contains `text`, with `%`, `_`
+/// and `\` in it matching themselves.
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_must_be_exactly_shaped_and_real() {
+        assert_eq!(
+            parse_date("2024-02-29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        for bad in [
+            "2023-02-29",
+            "2026-1-05",
+            "2026-01-5",
+            "+2026-01-05",
+            "2026/01/05",
+            "20260105",
+            "2026-13-01",
+            "2026-00-10",
+            "２０２６-01-05",
+            "",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn datetimes_are_stored_in_utc_with_microseconds_and_four_digit_years() {
+        assert_eq!(
+            stored_datetime("2026-01-31T13:00:00.1234567+01:00").as_deref(),
+            Ok("2026-01-31T12:00:00.123456Z")
+        );
+        assert_eq!(
+            stored_datetime("2026-01-31"),
+            Err(DatetimeProblem::NotRfc3339)
+        );
+        assert_eq!(
+            stored_datetime("0000-01-01T00:30:00+01:00"),
+            Err(DatetimeProblem::OutOfRange)
+        );
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Ann@Example.COM "), "ann@example.com");
+        assert_eq!(check_email("ann@example.com"), None);
+        for bad in [
+            "ann",
+            "@example.com",
+            "ann@example",
+            "a@b@c.d",
+            "a b@c.d",
+            "ann@.com",
+        ] {
+            assert!(check_email(bad).is_some(), "{bad}");
+        }
+        let long = format!("{}@example.com", "a".repeat(MAX_EMAIL_LEN));
+        assert!(check_email(&long).is_some());
+    }
+
+    #[test]
+    fn contains_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}
