@@ -66,6 +66,9 @@ enum NewCommand {
     Function {
         /// The function's name, e.g. add_numbers.
         name: String,
+        /// Its description, written as its doc comment (shown in the API docs).
+        #[arg(short, long)]
+        description: Option<String>,
     },
 }
 
@@ -110,10 +113,10 @@ fn execute(cli: Cli) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     // Scaffolding edits source files only: no settings, no database.
     if let Command::New {
-        what: NewCommand::Function { name },
+        what: NewCommand::Function { name, description },
     } = &command
     {
-        return new_function(name);
+        return new_function(name, description.as_deref());
     }
     if matches!(command, Command::Init) {
         write_config_if_missing(cli.config.as_deref())?;
@@ -156,9 +159,9 @@ fn execute(cli: Cli) -> Result<()> {
     })
 }
 
-fn new_function(name: &str) -> Result<()> {
+fn new_function(name: &str, description: Option<&str>) -> Result<()> {
     let root = std::env::current_dir()?;
-    let plan = scaffold::plan_function(&root, name)?;
+    let plan = scaffold::plan_function(&root, name, description)?;
     scaffold::write_plan(&root, &plan)?;
     for file in &plan {
         let verb = if file.existed { "updated" } else { "created" };

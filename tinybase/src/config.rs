@@ -34,6 +34,9 @@ const ENV_PREFIX: &str = "TINYBASE_";
 /// Values accepted by `server.log_level`.
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
 
+/// The `admin.static_dir` value that means the UI embedded in the binary.
+const BUILTIN_ADMIN_UI: &str = "builtin";
+
 /// Smallest allowed request body limit; anything lower would reject ordinary JSON requests.
 const MIN_BODY_LIMIT_BYTES: usize = 1024;
 
@@ -189,8 +192,9 @@ pub struct AdminSettings {
     /// Password of the initial admin account. Default unset.
     #[serde(deserialize_with = "empty_as_none")]
     pub password: Option<String>,
-    /// Directory of admin UI files to serve. Default unset.
-    #[serde(deserialize_with = "empty_as_none")]
+    /// Directory of admin UI files to serve. Default unset: the UI embedded in the binary
+    /// (also meant by `"builtin"`).
+    #[serde(deserialize_with = "static_dir")]
     pub static_dir: Option<PathBuf>,
 }
 
@@ -213,6 +217,14 @@ where
 {
     let value = Option::<String>::deserialize(deserializer)?;
     Ok(value.filter(|s| !s.is_empty()).map(T::from))
+}
+
+/// `admin.static_dir`: like [`empty_as_none`], and `"builtin"` means the embedded UI.
+fn static_dir<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<PathBuf>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value
+        .filter(|s| !s.is_empty() && s != BUILTIN_ADMIN_UI)
+        .map(PathBuf::from))
 }
 
 /// Where a setting came from; shown in error messages.
@@ -442,7 +454,10 @@ static SETTINGS: &[Setting] = &[
         key: "admin.static_dir",
         env: "TINYBASE_ADMIN_STATIC_DIR",
         apply: |s, v| {
-            s.admin.static_dir = non_empty(v).map(PathBuf::from);
+            // "builtin" names the UI embedded in the binary, as no setting does.
+            s.admin.static_dir = non_empty(v)
+                .filter(|dir| *dir != BUILTIN_ADMIN_UI)
+                .map(PathBuf::from);
             Ok(())
         },
     },
@@ -1219,6 +1234,11 @@ mod tests {
         let s = Settings::from_toml_str("[admin]\nstatic_dir = \"ui/dist\"\n", Path::new("t.toml"))
             .unwrap();
         assert_eq!(s.admin.static_dir, Some(PathBuf::from("ui/dist")));
+
+        // "builtin" means the embedded UI, not a folder of that name.
+        let s = Settings::from_toml_str("[admin]\nstatic_dir = \"builtin\"\n", Path::new("t.toml"))
+            .unwrap();
+        assert_eq!(s.admin.static_dir, None);
     }
 
     #[test]

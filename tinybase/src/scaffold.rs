@@ -39,8 +39,13 @@ pub(crate) struct PlannedFile {
 /// # Errors
 /// 422 for a bad name; 400 when `root` is not a crate with `src/main.rs`; 409 when the
 /// function's module already exists.
-pub(crate) fn plan_function(root: &Path, name: &str) -> Result<Vec<PlannedFile>> {
+pub(crate) fn plan_function(
+    root: &Path,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Vec<PlannedFile>> {
     check_name(name)?;
+    let description = description.map(str::trim).filter(|d| !d.is_empty());
     let main = root.join("src/main.rs");
     if !root.join("Cargo.toml").is_file() || !main.is_file() {
         return Err(Error::bad_request(format!(
@@ -57,7 +62,10 @@ pub(crate) fn plan_function(root: &Path, name: &str) -> Result<Vec<PlannedFile>>
     }
     let mut plan = vec![PlannedFile {
         path: module,
-        contents: render(FUNCTION_TEMPLATE, name),
+        contents: render(FUNCTION_TEMPLATE, name).replace(
+            "{{description}}",
+            &doc_comment(description.unwrap_or(DEFAULT_DESCRIPTION)),
+        ),
         existed: false,
     }];
 
@@ -118,6 +126,21 @@ fn check_name(name: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The description a new function gets when none is given.
+const DEFAULT_DESCRIPTION: &str =
+    "Greets someone. This comment is the function's description in the API docs.";
+
+/// `text` as `///` doc-comment lines (blank lines stay blank comment lines).
+fn doc_comment(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.trim_end() {
+            "" => "///".to_owned(),
+            line => format!("/// {line}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Fills `{{name}}` and `{{Name}}` (PascalCase) in a template.
@@ -201,12 +224,13 @@ mod tests {
     #[test]
     fn first_function_creates_module_tree_and_wires_main() {
         let dir = app(MAIN);
-        let plan = plan_function(dir.path(), "add_numbers").unwrap();
+        let plan = plan_function(dir.path(), "add_numbers", None).unwrap();
         write_plan(dir.path(), &plan).unwrap();
 
         let module =
             std::fs::read_to_string(dir.path().join("src/functions/add_numbers.rs")).unwrap();
-        assert_eq!(module, render(FUNCTION_TEMPLATE, "add_numbers"));
+        assert!(module.contains("/// Greets someone."), "{module}");
+        assert!(!module.contains("{{"), "{module}");
         assert!(module.contains("pub struct AddNumbersInput"));
         assert!(module.contains("async fn add_numbers(ctx: Context, input: AddNumbersInput)"));
         assert!(!module.contains("{{"));
@@ -224,9 +248,13 @@ mod tests {
     #[test]
     fn second_function_adds_one_line_and_leaves_main_alone() {
         let dir = app(MAIN);
-        write_plan(dir.path(), &plan_function(dir.path(), "first").unwrap()).unwrap();
+        write_plan(
+            dir.path(),
+            &plan_function(dir.path(), "first", None).unwrap(),
+        )
+        .unwrap();
         let main_before = std::fs::read_to_string(dir.path().join("src/main.rs")).unwrap();
-        let plan = plan_function(dir.path(), "second").unwrap();
+        let plan = plan_function(dir.path(), "second", None).unwrap();
         assert_eq!(plan.len(), 2, "main.rs already declares the module");
         write_plan(dir.path(), &plan).unwrap();
         let mods = std::fs::read_to_string(dir.path().join("src/functions/mod.rs")).unwrap();
@@ -244,7 +272,7 @@ mod tests {
     fn main_with_inner_docs_keeps_them_first() {
         let main = "//! My app.\n#![forbid(unsafe_code)]\n\nfn main() {}\n";
         let dir = app(main);
-        let plan = plan_function(dir.path(), "greet").unwrap();
+        let plan = plan_function(dir.path(), "greet", None).unwrap();
         let new_main = &plan
             .iter()
             .find(|f| f.path.ends_with("main.rs"))
@@ -254,6 +282,28 @@ mod tests {
             new_main,
             "//! My app.\n#![forbid(unsafe_code)]\n\nmod functions;\n\nfn main() {}\n"
         );
+    }
+
+    #[test]
+    fn a_description_becomes_the_doc_comment() {
+        let dir = app(MAIN);
+        let plan = plan_function(
+            dir.path(),
+            "add_numbers",
+            Some("Adds two numbers.\n\nBoth must be integers."),
+        )
+        .unwrap();
+        let module = &plan[0].contents;
+        assert!(
+            module.contains(
+                "/// Adds two numbers.\n///\n/// Both must be integers.\n///\n/// `auth` says"
+            ),
+            "{module}"
+        );
+        assert!(!module.contains("Greets someone"), "{module}");
+        // A blank description is no description.
+        let plan = plan_function(dir.path(), "add_numbers", Some("  ")).unwrap();
+        assert!(plan[0].contents.contains("/// Greets someone."));
     }
 
     #[test]
@@ -268,15 +318,19 @@ mod tests {
             "match",
             &"a".repeat(64),
         ] {
-            let err = plan_function(dir.path(), bad).unwrap_err();
+            let err = plan_function(dir.path(), bad, None).unwrap_err();
             assert_eq!(err.kind(), crate::ErrorKind::Validation, "{bad}");
         }
-        write_plan(dir.path(), &plan_function(dir.path(), "greet").unwrap()).unwrap();
-        let err = plan_function(dir.path(), "greet").unwrap_err();
+        write_plan(
+            dir.path(),
+            &plan_function(dir.path(), "greet", None).unwrap(),
+        )
+        .unwrap();
+        let err = plan_function(dir.path(), "greet", None).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Conflict);
 
         let empty = tempfile::tempdir().unwrap();
-        let err = plan_function(empty.path(), "greet").unwrap_err();
+        let err = plan_function(empty.path(), "greet", None).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::BadRequest);
         assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
     }

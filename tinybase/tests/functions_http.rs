@@ -1285,10 +1285,27 @@ async fn admins_see_every_function_with_its_source_and_timeout() {
     ))
     .expect("read this file");
     let lines: Vec<&str> = source_text.lines().collect();
+    let admin_keys = [
+        "module_path",
+        "module",
+        "file_path",
+        "source",
+        "last_loaded_at",
+        "timeout_seconds",
+    ];
     for info in list.as_array().unwrap() {
-        assert_function_info(info, &["module_path", "source", "timeout_seconds"]);
+        assert_function_info(info, &admin_keys);
         let name = info["name"].as_str().unwrap();
         assert_eq!(info["module_path"], "functions_http", "{info}");
+        assert_eq!(info["module"], "functions_http", "{info}");
+        let file_path = info["file_path"].as_str().expect("file_path");
+        assert!(file_path.ends_with("functions_http.rs"), "{info}");
+        assert_eq!(
+            info["source"].as_str().unwrap().rsplit_once(':').unwrap().0,
+            file_path
+        );
+        let loaded = timestamp(&info["last_loaded_at"]);
+        assert!(loaded <= chrono::Utc::now(), "{info}");
         let source = info["source"].as_str().expect("source");
         let (file, line) = source.rsplit_once(':').expect("file:line");
         assert!(file.ends_with("functions_http.rs"), "{info}");
@@ -1315,7 +1332,7 @@ async fn admins_see_every_function_with_its_source_and_timeout() {
         .map(|info| {
             let mut info = info.clone();
             let object = info.as_object_mut().unwrap();
-            for key in ["module_path", "source", "timeout_seconds"] {
+            for key in admin_keys {
                 object.remove(key);
             }
             info

@@ -1421,8 +1421,18 @@ export interface components {
             auth: components["schemas"]["AuthLevel"];
             /** @description What it does. */
             description: string;
+            /** @description The source file that defines it, relative to its crate's root. */
+            file_path: string;
             /** @description JSON Schema of the input; `null` when it takes none. */
             input_schema?: unknown;
+            /**
+             * Format: date-time
+             * @description When this server loaded it: functions are compiled into the binary, so this is
+             *     when the running binary started serving.
+             */
+            last_loaded_at: string;
+            /** @description The Rust module that defines it (the same as `module_path`). */
+            module: string;
             /** @description The Rust module that defines it. */
             module_path: string;
             /** @description The name to call: `POST /api/functions/{name}`. */

@@ -1,5 +1,6 @@
-//! A blog backend on TinyBase: posts and comments stored as collections, and functions
-//! that set the collections up, publish posts and report statistics.
+//! A blog backend on TinyBase: posts and comments stored as collections, functions that
+//! set the collections up, publish posts and report statistics, and a nightly digest
+//! that a schedule runs.
 //!
 //! ```sh
 //! TINYBASE_ADMIN_EMAIL=admin@example.com TINYBASE_ADMIN_PASSWORD=change-me-now \
@@ -9,6 +10,9 @@
 //! # as any user:  POST /api/collections/posts/records {"title": "...", "body": "..."}
 //! #               POST /api/functions/publish_post    {"post_id": "..."}
 //! # anyone:       POST /api/functions/blog_stats
+//! # as the admin: POST /api/admin/schedules
+//! #   {"name": "Nightly digest", "function_name": "nightly_digest",
+//! #    "schedule": {"method": "cron", "cron": "0 6 * * *", "timezone": "Europe/Berlin"}}
 //! ```
 
 mod functions;

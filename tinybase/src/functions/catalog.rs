@@ -1,6 +1,7 @@
 //! Descriptions of the registered functions for clients: metadata plus standalone JSON
 //! Schemas of input and output, computed once at start-up.
 
+use chrono::{DateTime, Utc};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::Serialize;
@@ -33,8 +34,15 @@ pub struct AdminFunctionInfo {
     pub info: FunctionInfo,
     /// The Rust module that defines it.
     pub module_path: String,
+    /// The Rust module that defines it (the same as `module_path`).
+    pub module: String,
+    /// The source file that defines it, relative to its crate's root.
+    pub file_path: String,
     /// The source file and line that define it.
     pub source: String,
+    /// When this server loaded it: functions are compiled into the binary, so this is
+    /// when the running binary started serving.
+    pub last_loaded_at: DateTime<Utc>,
     /// Its own timeout in seconds, overriding the server default; `None` when it has none.
     pub timeout_seconds: Option<u64>,
 }
@@ -48,8 +56,12 @@ pub struct FunctionCatalog {
 impl FunctionCatalog {
     /// Describes every function in `registry`.
     pub fn new(registry: &FunctionRegistry) -> Self {
+        let loaded_at = crate::db::now();
         Self {
-            entries: registry.all().map(describe).collect(),
+            entries: registry
+                .all()
+                .map(|descriptor| describe(descriptor, loaded_at))
+                .collect(),
         }
     }
 
@@ -68,7 +80,7 @@ impl FunctionCatalog {
     }
 }
 
-fn describe(descriptor: &FunctionDescriptor) -> AdminFunctionInfo {
+fn describe(descriptor: &FunctionDescriptor, loaded_at: DateTime<Utc>) -> AdminFunctionInfo {
     AdminFunctionInfo {
         info: FunctionInfo {
             name: descriptor.name.to_owned(),
@@ -79,7 +91,10 @@ fn describe(descriptor: &FunctionDescriptor) -> AdminFunctionInfo {
             output_schema: standalone(descriptor.output_schema),
         },
         module_path: descriptor.module_path.to_owned(),
+        module: descriptor.module_path.to_owned(),
+        file_path: descriptor.file.to_owned(),
         source: format!("{}:{}", descriptor.file, descriptor.line),
+        last_loaded_at: loaded_at,
         timeout_seconds: descriptor.timeout_seconds,
     }
 }

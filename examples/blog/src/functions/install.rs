@@ -29,6 +29,14 @@ fn posts_schema() -> Value {
     ]})
 }
 
+fn digests_schema() -> Value {
+    json!({"fields": [
+        {"name": "day", "type": "date", "required": true},
+        {"name": "published_posts", "type": "int", "required": true, "min": 0},
+        {"name": "comments", "type": "int", "required": true, "min": 0}
+    ]})
+}
+
 fn comments_schema() -> Value {
     json!({"fields": [
         {"name": "post", "type": "relation", "collection": "posts", "required": true, "indexed": true},
@@ -36,7 +44,8 @@ fn comments_schema() -> Value {
     ]})
 }
 
-/// Creates the `posts` and `comments` collections (admins only). Safe to call again.
+/// Creates the `posts`, `comments` and `digests` collections (admins only). Safe to call
+/// again.
 #[tinybase::function(auth = "admin", tags = ["blog"])]
 async fn install_blog(ctx: Context) -> Result<Installed> {
     let mut installed = Installed {
@@ -51,6 +60,12 @@ async fn install_blog(ctx: Context) -> Result<Installed> {
             "comments",
             comments_schema(),
             json!({"create_rule": "auth", "update_rule": "owner", "delete_rule": "owner"}),
+        ),
+        (
+            "digests",
+            digests_schema(),
+            json!({"list_rule": "admin", "view_rule": "admin", "create_rule": "admin",
+                   "update_rule": "admin", "delete_rule": "admin"}),
         ),
     ] {
         if ctx.collections().loaded(name).is_some() {

@@ -1,5 +1,6 @@
 //! The blog's functions, one module each.
 
+mod digest;
 mod install;
 mod publish;
 mod stats;
