@@ -11,9 +11,13 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::auth::sessions;
+use crate::changes;
 use crate::collections::Service as Collections;
 use crate::config::Settings;
-use crate::constants::{CHECKPOINT_INTERVAL_SECS, MAINTENANCE_INTERVAL_SECS};
+use crate::constants::{
+    CHANGE_LOG_MAX_AGE_DAYS, CHANGE_LOG_MAX_ROWS, CHECKPOINT_INTERVAL_SECS,
+    MAINTENANCE_INTERVAL_SECS,
+};
 use crate::db::Database;
 use crate::functions::{Executor, FunctionRegistry, calls};
 use crate::scheduling::Scheduler;
@@ -182,6 +186,11 @@ async fn maintain(db: Database, call_retention_days: u32) {
                 Ok(n) => tracing::info!(count = n, "pruned old function calls"),
                 Err(err) => tracing::warn!(%err, "could not prune old function calls"),
             }
+        }
+        match changes::prune(&db, CHANGE_LOG_MAX_AGE_DAYS, CHANGE_LOG_MAX_ROWS).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "pruned old entries of the change log"),
+            Err(err) => tracing::warn!(%err, "could not prune the change log"),
         }
         if let Err(err) = db.optimize().await {
             tracing::warn!(%err, "could not refresh query statistics");

@@ -21,3 +21,9 @@ pub(crate) fn cpus() -> usize {
 /// later request and the page says `"truncated": true`. Bounds the memory and time one
 /// list request can take, whatever `per_page` and the records' sizes.
 pub(crate) const LIST_RESPONSE_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// Change-log entries older than this many days are pruned (realtime clients further
+/// behind are told to reload).
+pub(crate) const CHANGE_LOG_MAX_AGE_DAYS: u32 = 7;
+/// The most change-log entries kept.
+pub(crate) const CHANGE_LOG_MAX_ROWS: u64 = 100_000;

@@ -21,6 +21,7 @@ extern crate self as tinybase;
 pub mod api;
 mod app;
 pub mod auth;
+pub mod changes;
 mod cli;
 pub mod collections;
 pub mod config;

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "record order index",
         include_str!("migrations/0003_record_order_index.sql"),
     ),
+    (4, "changes", include_str!("migrations/0004_changes.sql")),
 ];
 
 /// The schema version this build brings a database to.

@@ -18,6 +18,7 @@ use super::rules::CollectionOptions;
 use super::schema::CollectionSchema;
 use super::validate::CompiledSchema;
 use crate::Result;
+use crate::changes::{self, ChangeFeed};
 use crate::db::{Database, parse_timestamp};
 
 /// Called with every collection after any collection changes (e.g. to rebuild API docs).
@@ -29,6 +30,8 @@ pub struct Service {
     db: Database,
     registry: Arc<Registry>,
     listeners: Arc<Mutex<Vec<ChangeListener>>>,
+    /// Announces each record write once it has committed to the change log.
+    changes: ChangeFeed,
 }
 
 impl Service {
@@ -55,11 +58,18 @@ impl Service {
                 ),
             }
         }
+        let latest = db.read(changes::latest_seq).await?;
         Ok(Self {
             db,
             registry,
             listeners: Arc::new(Mutex::new(Vec::new())),
+            changes: ChangeFeed::new(latest),
         })
+    }
+
+    /// The feed that announces committed record writes (see [`crate::changes`]).
+    pub fn change_feed(&self) -> &ChangeFeed {
+        &self.changes
     }
 
     /// Registers `listener`, called after every collection change with all collections.

@@ -9,6 +9,7 @@ use super::Service;
 use super::collections::no_collection;
 use super::page_json::{PageWriter, write_record};
 use crate::auth::Caller;
+use crate::changes::{self, ChangeAction, NewChange};
 use crate::collections::filter::{SqlParam, compile_filter, compile_sort, field_expression};
 use crate::collections::indexes::collection_condition;
 use crate::collections::model::{Record, RecordQuery};
@@ -288,10 +289,12 @@ impl Service {
                     ],
                 )
                 .map_err(unique_violation)?;
-                Ok((record, loaded.collection.id.clone()))
+                let seq = log_change(tx, ChangeAction::Create, &loaded, &record)?;
+                Ok((record, loaded.collection.id.clone(), seq))
             })
             .await;
-        let (record, collection_id) = record?;
+        let (record, collection_id, seq) = record?;
+        self.changes.committed(seq);
         self.db.note_changed_records(&collection_id, 1);
         Ok(record)
     }
@@ -315,7 +318,8 @@ impl Service {
         let caller = caller.clone();
         let service = self.clone();
         let name = collection.to_owned();
-        self.db
+        let (record, seq) = self
+            .db
             .write(move |tx| {
                 let loaded = service
                     .registry
@@ -344,9 +348,12 @@ impl Service {
                     ],
                 )
                 .map_err(unique_violation)?;
-                Ok(record)
+                let seq = log_change(tx, ChangeAction::Update, &loaded, &record)?;
+                Ok((record, seq))
             })
-            .await
+            .await?;
+        self.changes.committed(seq);
+        Ok(record)
     }
 
     /// Deletes a record the caller may delete.
@@ -358,14 +365,16 @@ impl Service {
         let scope = authorize(loaded.collection.options.rule_for(Action::Delete), caller)?;
         let id = record_id(id)?;
         let collection_id = loaded.collection.id.clone();
-        self.db
+        let seq = self
+            .db
             .write(move |tx| {
                 let record = fetch(tx, &loaded, &id)?;
                 ensure_in_scope(&scope, &record)?;
                 tx.execute("DELETE FROM records WHERE id = ?1", [&record.id])?;
-                Ok(())
+                log_change(tx, ChangeAction::Delete, &loaded, &record)
             })
             .await?;
+        self.changes.committed(seq);
         self.db.note_changed_records(&collection_id, 1);
         Ok(())
     }
@@ -467,6 +476,26 @@ fn count_matches(conn: &Connection, counts: &Counts<'_>, list: &ListStatements) 
             .query_row(params_from_iter(params), |row| row.get(0))?)
     })?;
     Ok(u64::try_from(total).unwrap_or(0))
+}
+
+/// Appends the write to the change log, in the write's own transaction.
+fn log_change(
+    tx: &Connection,
+    action: ChangeAction,
+    loaded: &LoadedCollection,
+    record: &Record,
+) -> Result<i64> {
+    changes::append(
+        tx,
+        &NewChange {
+            action,
+            collection_id: &loaded.collection.id,
+            collection: &loaded.collection.name,
+            record_id: &record.id,
+            record: &serde_json::to_string(record)?,
+            at: now(),
+        },
+    )
 }
 
 /// The record's data as stored, within the collection's `max_record_bytes`.
