@@ -336,3 +336,28 @@ test('an admin who is demoted is sent back to the login page', async () => {
     await page.getByText('This account is no longer an admin').waitFor()
   })
 })
+
+test('the admin follows the system dark theme', async () => {
+  for (const colorScheme of ['dark', 'light']) {
+    await withPage(`theme-${colorScheme}`, { colorScheme }, async (page) => {
+      await login(page, ADMIN.email, ADMIN.password)
+      await page.waitForURL(/\/admin\/collections$/)
+      await page.getByRole('heading', { name: 'Collections' }).waitFor()
+      const [background, text] = await page.evaluate(() => {
+        const style = getComputedStyle(document.body)
+        return [style.backgroundColor, style.color]
+      })
+      const dark = colorScheme === 'dark'
+      assert.ok(dark ? luminance(background) < 0.2 : luminance(background) > 0.8, `${colorScheme} background: ${background}`)
+      assert.ok(dark ? luminance(text) > 0.6 : luminance(text) < 0.4, `${colorScheme} text: ${text}`)
+      await page.screenshot({ path: join(shots, `theme-${colorScheme}.png`), fullPage: true })
+    })
+  }
+})
+
+/** The relative luminance (0 black … 1 white) of an opaque CSS `rgb(…)` colour; NaN otherwise. */
+function luminance(css) {
+  const [r, g, b, alpha = 1] = css.match(/[\d.]+/g).map(Number)
+  if (alpha !== 1) return NaN // a see-through background says nothing about the theme
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
+}
