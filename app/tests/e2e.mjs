@@ -361,3 +361,109 @@ function luminance(css) {
   if (alpha !== 1) return NaN // a see-through background says nothing about the theme
   return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 }
+
+test('on a 375 px phone every page fits the screen, and the menu navigates', async () => {
+  const token = await adminToken()
+  const installed = await call('POST', '/api/functions/install_blog', token)
+  assert.equal(installed.status, 200)
+  assert.equal((await call('POST', '/api/functions/blog_stats', token, {})).status, 200)
+  const fields = ['title', 'description', 'maker', 'homepage', 'colour', 'country', 'notes']
+  assert.equal((await call('POST', '/api/collections', token, {
+    name: 'gadgets',
+    label: 'Gadgets with a rather long label',
+    schema: { fields: fields.map((name) => ({ name, type: 'string' })) },
+  })).status, 201)
+  const record = Object.fromEntries(fields.map((f) => [f, `a long ${f} that needs room to be shown in full`]))
+  assert.equal((await call('POST', '/api/collections/gadgets/records', token, record)).status, 201)
+  const schedule = await call('POST', '/api/admin/schedules', token, {
+    name: 'hourly stats', function_name: 'blog_stats', is_active: false,
+    schedule: { method: 'interval', unit: 'hours', value: 1, timezone: 'Europe/Berlin' },
+  })
+  assert.equal(schedule.status, 201)
+
+  await withPage('phone', { viewport: { width: 375, height: 800 } }, async (page) => {
+    const fits = async (what) => {
+      const [wide, screen] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth])
+      assert.ok(wide <= screen, `${what}: the page is ${wide} px wide on a ${screen} px screen`)
+    }
+    const menu = page.locator('[data-test=menu-toggle]')
+    const link = (name) => page.locator('#top-menu').getByRole('link', { name, exact: true })
+    /** Opens the menu, follows one of its links and sees the menu fold away again. */
+    const via = async (name, url) => {
+      assert.equal(await link(name).isVisible(), false, 'the sections hide behind the menu button')
+      await menu.click()
+      assert.equal(await menu.getAttribute('aria-expanded'), 'true')
+      await fits('the open menu')
+      await link(name).click()
+      await page.waitForURL(url)
+      await link(name).waitFor({ state: 'hidden' })
+      assert.equal(await menu.getAttribute('aria-expanded'), 'false')
+    }
+
+    await page.goto(`${base}/admin/login`)
+    await page.locator('input[name=email]').waitFor()
+    await fits('login')
+    await page.fill('input[name=email]', ADMIN.email)
+    await page.fill('input[name=password]', ADMIN.password)
+    await page.click('button[type=submit]')
+    await page.waitForURL(/\/admin\/collections$/)
+    await page.getByRole('link', { name: 'gadgets' }).waitFor()
+    await fits('collections')
+
+    // Records: the wide table scrolls inside its own box, not the page.
+    await page.getByRole('link', { name: 'gadgets' }).click()
+    const table = page.locator('[data-test=records-table]')
+    await table.waitFor()
+    await fits('records')
+    const [inner, box] = await table.evaluate((t) => [t.parentElement.scrollWidth, t.parentElement.clientWidth])
+    assert.ok(inner > box, `the records table (${inner} px) scrolls inside its ${box} px box`)
+    await page.screenshot({ path: join(shots, 'phone-records.png'), fullPage: true })
+    await table.getByRole('button', { name: 'Edit' }).click()
+    await page.locator('[data-test=record-form]').waitFor()
+    await fits('record form')
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    await page.getByRole('button', { name: 'Edit schema' }).click()
+    await page.locator('input[name=field-6-name]').waitFor()
+    await fits('collection editor')
+
+    await via('Users', /\/admin\/users$/)
+    await page.locator('table tbody tr', { hasText: ADMIN.email }).waitFor()
+    await fits('users')
+    await page.getByRole('button', { name: 'New user' }).click()
+    await fits('new user form')
+
+    await via('Functions', /\/admin\/functions$/)
+    await page.click('[data-test=run-publish_post]')
+    await page.locator('[data-test=run-panel]').waitFor()
+    await fits('run dialog')
+    await page.locator('[data-test=run-panel]').getByRole('button', { name: 'Close' }).click()
+
+    await via('Schedules', /\/admin\/schedules$/)
+    await page.locator('table tbody tr', { hasText: 'hourly stats' }).waitFor()
+    await fits('schedules')
+    await page.getByRole('button', { name: 'New schedule' }).click()
+    await fits('schedule form')
+
+    await via('Calls', /\/admin\/calls$/)
+    await page.locator('[data-test=calls-table] tbody tr', { hasText: 'blog_stats' }).first().click()
+    await page.locator('[data-test=call-detail]').waitFor()
+    await fits('call details')
+    await page.screenshot({ path: join(shots, 'phone-call.png'), fullPage: true })
+    await page.locator('[data-test=call-detail] button').click()
+
+    await via('Collections', /\/admin\/collections$/)
+    await page.click('[data-test=new-collection]')
+    await page.locator('input[name=field-0-name]').waitFor()
+    await fits('new collection')
+
+    await page.goto(`${base}/admin/no/such/page`)
+    await page.getByText('Page not found').waitFor()
+    await fits('not found')
+
+    // The menu also holds the way out.
+    await menu.click()
+    await page.click('[data-test=logout]')
+    await page.waitForURL(/\/admin\/login/)
+  })
+  assert.equal((await call('DELETE', `/api/admin/schedules/${schedule.body.id}`, token)).status, 204)
+})
