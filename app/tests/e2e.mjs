@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { PLACE_ORDER, TALLY } from './stub-functions.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, '../..')
@@ -242,6 +243,7 @@ test('an admin manages collections, records and functions, then logs out', async
     await page.click('[data-test=run-install_blog]')
     await page.click('[data-test=run-submit]')
     await page.locator('[data-test=run-result]').getByText('"created"').waitFor()
+    await page.click('[data-test=run-close]')
     await page.click('nav >> text=Calls')
     const row = page.locator('[data-test=calls-table] tbody tr', { hasText: 'install_blog' })
     await row.getByText('succeeded').waitFor()
@@ -466,4 +468,124 @@ test('on a 375 px phone every page fits the screen, and the menu navigates', asy
     await page.waitForURL(/\/admin\/login/)
   })
   assert.equal((await call('DELETE', `/api/admin/schedules/${schedule.body.id}`, token)).status, 204)
+})
+
+test('Run… builds a form from the function input schema', async () => {
+  const token = await adminToken()
+  assert.equal((await call('POST', '/api/functions/install_blog', token)).status, 200)
+  const post = await call('POST', '/api/collections/posts/records', token, { title: 'Hello' })
+  assert.equal(post.status, 201)
+
+  await withPage('run-form', {}, async (page, allow) => {
+    // Two functions the blog lacks join the real list; calls to them are answered here.
+    await page.route('**/api/admin/functions', async (route) => {
+      const response = await route.fetch()
+      await route.fulfill({ response, json: [...(await response.json()), PLACE_ORDER, TALLY] })
+    })
+    const sent = []
+    await page.route('**/api/functions/place_order', async (route) => {
+      sent.push(route.request().postDataJSON())
+      await route.fulfill({ json: { placed: true } })
+    })
+    await login(page, ADMIN.email, ADMIN.password)
+    await page.waitForURL(/\/admin\/collections$/)
+    await page.click('nav >> text=Functions')
+    const form = page.locator('[data-test=run-form]')
+    const field = (name) => form.locator(`[name="${name}"]`)
+    const labelOf = (name) => form.locator('label', { has: page.locator(`[name="${name}"]`) })
+    const toggle = form.locator('[data-test=as-json]')
+
+    // A real function: one required string with its description as the hint.
+    await page.click('[data-test=run-publish_post]')
+    await field('post_id').waitFor()
+    assert.equal(await labelOf('post_id').locator('abbr.required').count(), 1)
+    await labelOf('post_id').getByText("The post's record id.").waitFor()
+    allow(404, /\/api\/functions\/publish_post$/)
+    await field('post_id').fill('no-such-post')
+    await page.click('[data-test=run-submit]')
+    await page.locator('[data-test=run-error]').getByText('no record with this id').waitFor()
+    await field('post_id').fill(post.body.id)
+    await page.click('[data-test=run-submit]')
+    await page.locator('[data-test=run-result]').getByText('"published": true').waitFor()
+    // The same input as JSON, and back.
+    await toggle.check()
+    assert.deepEqual(JSON.parse(await form.locator('textarea[name=input]').inputValue()), { post_id: post.body.id })
+    await toggle.uncheck()
+    assert.equal(await field('post_id').inputValue(), post.body.id)
+    await page.click('[data-test=run-close]')
+
+    // Many field types: an input for each, required markers and hints.
+    await page.click('[data-test=run-place_order]')
+    await field('customer').waitFor()
+    for (const name of ['customer', 'quantity', 'weight', 'priority', 'address.street']) {
+      assert.equal(await labelOf(name).locator('abbr.required').count(), 1, `${name} is marked required`)
+    }
+    for (const name of ['notes', 'carrier', 'express', 'address.zip']) {
+      assert.equal(await labelOf(name).locator('abbr.required').count(), 0, `${name} is optional`)
+    }
+    await labelOf('quantity').getByText('How many.').waitFor()
+    await form.locator('fieldset[data-path=address]').getByText('Where to ship it.').waitFor()
+    assert.equal(await field('quantity').getAttribute('type'), 'number')
+    assert.equal(await field('gift').getAttribute('type'), 'checkbox')
+    assert.equal(await field('extra').evaluate((e) => e.tagName), 'TEXTAREA')
+    assert.deepEqual(await field('priority').locator('option').allInnerTexts(), ['—', 'low', 'normal', 'high'])
+    assert.deepEqual(await field('carrier').locator('option').allInnerTexts(), ['—', 'post — By post.', 'courier — By courier.'])
+
+    // Wrong values are caught before anything is sent.
+    await field('customer').fill('Ada')
+    await field('quantity').fill('2.5')
+    await page.click('[data-test=run-submit]')
+    await labelOf('quantity').getByText('must be a whole number').waitFor()
+    await labelOf('weight').getByText('is required').waitFor()
+    assert.equal(sent.length, 0)
+
+    await field('quantity').fill('3')
+    await field('weight').fill('1.25')
+    await field('gift').check()
+    await field('priority').selectOption('high')
+    await field('carrier').selectOption('courier')
+    await form.locator('[data-test="add-tags"]').click()
+    await form.locator('[data-test="add-tags"]').click()
+    await field('tags[0]').fill('red')
+    await field('tags[1]').fill('blue')
+    await form.locator('[data-test="add-lucky_numbers"]').click()
+    await field('lucky_numbers[0]').fill('7')
+    await field('address.street').fill('1 Main St')
+    await field('extra').fill('{"wrap": "blue paper"}')
+    await page.screenshot({ path: join(shots, 'run-form.png'), fullPage: true })
+    await page.click('[data-test=run-submit]')
+    await page.locator('[data-test=run-result]').getByText('"placed": true').waitFor()
+    const expected = {
+      customer: 'Ada', quantity: 3, weight: 1.25, gift: true, priority: 'high', carrier: 'courier',
+      tags: ['red', 'blue'], lucky_numbers: [7], address: { street: '1 Main St' }, extra: { wrap: 'blue paper' },
+    }
+    assert.deepEqual(sent, [expected])
+
+    // Raw JSON instead: it carries the form's value, and edits to it come back to the form.
+    await toggle.check()
+    const json = form.locator('textarea[name=input]')
+    assert.deepEqual(JSON.parse(await json.inputValue()), expected)
+    await json.fill(JSON.stringify({ ...expected, customer: 'Grace', notes: 'ring twice', express: false }))
+    await toggle.uncheck()
+    assert.equal(await field('customer').inputValue(), 'Grace')
+    assert.equal(await field('notes').inputValue(), 'ring twice')
+    assert.equal(await field('express').evaluate((select) => select.selectedOptions[0].textContent), 'false')
+    // JSON the form cannot show stays JSON.
+    await toggle.check()
+    await json.fill('{"customer": "Ada", "coupon": "SAVE10"}')
+    await toggle.click()
+    await form.locator('[data-test=mode-error]').waitFor()
+    assert.equal(await toggle.isChecked(), true)
+    await json.fill('{"customer": ')
+    await page.click('[data-test=run-submit]')
+    await page.locator('[data-test=run-error]').getByText('not valid JSON').waitFor()
+    assert.equal(sent.length, 1)
+    await page.click('[data-test=run-close]')
+
+    // A schema that cannot be a form: JSON only.
+    await page.click('[data-test=run-tally]')
+    await form.locator('[data-test=json-only]').waitFor()
+    assert.equal(await toggle.count(), 0)
+    await form.locator('textarea[name=input]').waitFor()
+  })
 })
