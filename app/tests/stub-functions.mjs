@@ -21,7 +21,10 @@
 // (properties sorted by name, as the server sends them), and for `HashMap<String, i64>`,
 // which no form can show.
 
-const common = { auth: 'auth', tags: ['shop'], module_path: 'shop', timeout_seconds: null, output_schema: true }
+const common = {
+  auth: 'auth', tags: ['shop'], module: 'shop', module_path: 'shop', file_path: 'src/shop.rs',
+  last_loaded_at: '2025-01-01T00:00:00Z', timeout_seconds: null, output_schema: true,
+}
 
 export const PLACE_ORDER = {
   ...common,
