@@ -55,22 +55,48 @@ pub(crate) struct Field {
     /// The type's name as users know it, for messages.
     pub(crate) type_name: &'static str,
     /// Where the value lives.
-    source: Source,
+    pub(crate) source: Source,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
+/// Where a field's value lives in a row of `records`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
     /// A column of `records`.
-    Column(&'static str),
-    /// A top-level key of the `data` JSON object.
+    Column(Column),
+    /// The top-level key of the `data` JSON object named like the field.
     Data,
+}
+
+/// The columns of `records` that are system fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    /// `id`
+    Id,
+    /// `owner_id`, NULL for records created without a user.
+    OwnerId,
+    /// `created_at`
+    CreatedAt,
+    /// `updated_at`
+    UpdatedAt,
+}
+
+impl Column {
+    /// The column's name, which is also the field's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::OwnerId => "owner_id",
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+        }
+    }
 }
 
 impl Field {
     /// The SQL expression yielding the field's value (NULL when absent).
     pub(crate) fn expr(&self) -> String {
         match self.source {
-            Source::Column(column) => column.to_owned(),
+            Source::Column(column) => column.name().to_owned(),
             // Written exactly like the expression indexes on `indexed` fields, so SQLite
             // can use them.
             Source::Data => format!("json_extract(data, '$.{}')", self.name),
@@ -80,25 +106,26 @@ impl Field {
     /// The `json_each(...)` table source iterating a list field's elements.
     pub(crate) fn json_each(&self) -> String {
         match self.source {
-            Source::Column(column) => format!("json_each({column})"),
+            Source::Column(column) => format!("json_each({})", column.name()),
             Source::Data => format!("json_each(data, '$.{}')", self.name),
         }
     }
 }
 
 /// The system fields, in the order they are listed to users.
-const SYSTEM_FIELDS: &[(&str, Kind, &str)] = &[
-    ("id", Kind::Text, "text"),
-    ("owner_id", Kind::Text, "text"),
-    ("created_at", Kind::Datetime, "datetime"),
-    ("updated_at", Kind::Datetime, "datetime"),
+const SYSTEM_FIELDS: &[(Column, Kind, &str)] = &[
+    (Column::Id, Kind::Text, "text"),
+    (Column::OwnerId, Kind::Text, "text"),
+    (Column::CreatedAt, Kind::Datetime, "datetime"),
+    (Column::UpdatedAt, Kind::Datetime, "datetime"),
 ];
 
 /// The field called `name`: a system field or a schema field.
 pub(crate) fn resolve(name: &str, schema: &CollectionSchema) -> Option<Field> {
-    if let Some(&(column, kind, type_name)) = SYSTEM_FIELDS.iter().find(|(n, ..)| *n == name) {
+    if let Some(&(column, kind, type_name)) = SYSTEM_FIELDS.iter().find(|(c, ..)| c.name() == name)
+    {
         return Some(Field {
-            name: column.to_owned(),
+            name: column.name().to_owned(),
             kind,
             type_name,
             source: Source::Column(column),
@@ -145,7 +172,7 @@ pub(crate) fn known_names(schema: &CollectionSchema, sortable_only: bool) -> Str
         .iter()
         .filter(|f| !sortable_only || kind_of(f.field_type).is_sortable())
         .map(|f| f.name.as_str());
-    let system_names = SYSTEM_FIELDS.iter().map(|(name, ..)| *name);
+    let system_names = SYSTEM_FIELDS.iter().map(|(column, ..)| column.name());
     schema_names
         .chain(system_names)
         .collect::<Vec<_>>()

@@ -23,17 +23,28 @@
 //!
 //! The compiled SQL is only meaningful against the `records` table, whose columns are `id`,
 //! `owner_id`, `data` (the JSON object), `created_at` and `updated_at`.
+//!
+//! The same filters can also be evaluated in memory against one record, without SQL, by
+//! [`RecordFilter`] (for realtime delivery). It accepts and rejects exactly what
+//! [`compile_filter`] does and matches exactly the records the SQL selects, SQLite's
+//! quirks included; a property test holds the two together.
 
+mod check;
 mod compile;
 mod error;
+mod eval;
+#[cfg(test)]
+mod eval_proptests;
 mod fields;
 mod lexer;
 mod literal;
 mod param;
 mod parser;
 mod sort;
+mod sqlite_real;
 
 pub use error::QueryError;
+pub use eval::{RecordFilter, RecordView};
 pub use fields::field_expression;
 pub use param::SqlParam;
 pub use sort::compile_sort;
