@@ -142,6 +142,13 @@ impl Tinybase {
             self.state.settings.functions.call_retention_days,
         ));
         let checkpoints = tokio::spawn(checkpoint_regularly(self.state.db.clone()));
+        let realtime = self.state.realtime.start();
+        let streams = self.state.realtime.clone();
+        // Open event streams would hold graceful shutdown forever: end them first.
+        let shutdown = async move {
+            shutdown.await;
+            streams.close_all();
+        };
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let scheduler = self.state.settings.scheduler.enabled.then(|| {
             let scheduler = Scheduler::new(
@@ -165,6 +172,7 @@ impl Tinybase {
         }
         maintenance.abort();
         checkpoints.abort();
+        realtime.abort();
         served.map_err(Error::from)
     }
 }

@@ -31,6 +31,7 @@ mod error;
 pub mod functions;
 mod json;
 pub mod pagination;
+pub mod realtime;
 pub mod scheduling;
 pub mod text;
 #[doc(hidden)]

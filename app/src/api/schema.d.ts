@@ -1411,6 +1411,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/realtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open a realtime stream
+         * @description A `text/event-stream`. The first event is `connected` with `{"client_id"}`; then `record` events (`id` = the change's sequence number, data `{"action", "collection", "record"}`), `message` events from channels, `reset` when missed events can no longer be replayed, and `error` when the subscribing token stops being valid. Reconnect with `?client_id=` and a `Last-Event-ID` header (or `?last_event_id=`) to resume.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The id of the client to resume: keeps its subscriptions. */
+                    client_id?: string;
+                    /** @description The last event id seen, when the `Last-Event-ID` header cannot be sent. */
+                    last_event_id?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A server-sent-events stream. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/realtime/{client_id}/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a client's subscriptions
+         * @description Replaces the client's subscriptions: `{"collection", "record_id", "filter"}` for record changes or `{"channel"}` for messages. The request's bearer token (or none) is the identity events are delivered as; each event is checked against the collection's `view_rule` (and `list_rule` for collection-wide subscriptions) when it is delivered. 404 unknown client or collection, 400 bad filter, 422 too many.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The id from the stream's `connected` event. */
+                    client_id: string;
+                };
+                cookie?: never;
+            };
+            /** @description A client's subscriptions: every one replaces all earlier ones. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Subscriptions"];
+                };
+            };
+            responses: {
+                /** @description A client's subscriptions: every one replaces all earlier ones. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Subscriptions"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1499,6 +1608,11 @@ export interface components {
         };
         /** @description Where a call is in its life. */
         CallStatus: "running" | "succeeded" | "failed";
+        /** @description The path of a client's subscriptions. */
+        ClientPath: {
+            /** @description The id from the stream's `connected` event. */
+            client_id: string;
+        };
         /** @description A collection: a named set of records sharing a schema and access rules. */
         Collection: {
             /**
@@ -1589,6 +1703,16 @@ export interface components {
              * @default []
              */
             fields: components["schemas"]["FieldSpec"][];
+        };
+        /** @description How a client resumes. */
+        ConnectQuery: {
+            /** @description The id of the client to resume: keeps its subscriptions. */
+            client_id?: string | null;
+            /**
+             * Format: int64
+             * @description The last event id seen, when the `Last-Event-ID` header cannot be sent.
+             */
+            last_event_id?: number | null;
         };
         /** @description A user for an admin to create. */
         CreateUser: {
@@ -2130,6 +2254,22 @@ export interface components {
         SchedulePath: {
             /** @description The schedule's id. */
             id: string;
+        };
+        /** @description One subscription as clients send and see it. */
+        SubscriptionSpec: {
+            /** @description A custom channel that functions publish on (with `collection` absent). */
+            channel?: string | null;
+            /** @description A collection's name: its record changes (with `channel` absent). */
+            collection?: string | null;
+            /** @description Only records matching this filter (the list filter language). */
+            filter?: string | null;
+            /** @description Only this record of the collection; `null` for every record. */
+            record_id?: string | null;
+        };
+        /** @description A client's subscriptions: every one replaces all earlier ones. */
+        Subscriptions: {
+            /** @description What to listen to. */
+            subscriptions: components["schemas"]["SubscriptionSpec"][];
         };
         /** @description Why a function runs. */
         Trigger: "manual" | "schedule";

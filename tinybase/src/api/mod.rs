@@ -29,6 +29,7 @@ use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::functions::{Executor, FunctionCatalog};
+use crate::realtime::Realtime;
 use crate::scheduling::SchedulerHandle;
 
 /// Everything a handler may need. Cheap to clone.
@@ -50,6 +51,8 @@ pub struct AppState {
     pub scheduler: SchedulerHandle,
     /// The served OpenAPI document.
     pub docs: ApiDocs,
+    /// Realtime streams and their subscriptions.
+    pub realtime: Realtime,
 }
 
 impl FromRef<AppState> for Database {
@@ -83,6 +86,7 @@ impl AppState {
             collections,
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
             scheduler: SchedulerHandle::default(),
+            realtime: functions.realtime().clone(),
             functions,
             docs,
         }
@@ -104,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin_functions::routes())
         .merge(routes::admin_schedules::routes())
         .merge(routes::admin_backup::routes())
+        .merge(routes::realtime::routes())
         .merge(routes::docs::routes())
         .merge(admin_ui::routes())
         .finish_api_with(&mut api, describe_api)

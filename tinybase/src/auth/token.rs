@@ -30,6 +30,17 @@ pub fn generate() -> Result<NewToken> {
     Ok(NewToken { token, hash })
 }
 
+/// `bytes` random bytes as lower-case hex: ids that must not be guessable.
+///
+/// # Errors
+/// An internal error if the system random source fails.
+pub fn random_hex(bytes: usize) -> Result<String> {
+    let mut buffer = vec![0u8; bytes];
+    getrandom::fill(&mut buffer)
+        .map_err(|err| Error::internal(format!("system random source failed: {err}")))?;
+    Ok(hex(&buffer))
+}
+
 /// The stored form of a token: lower-case hex SHA-256. Looking tokens up by this hash
 /// means a comparison never touches the secret itself, so it leaks nothing through timing.
 pub fn hash(token: &str) -> String {

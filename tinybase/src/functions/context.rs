@@ -10,6 +10,7 @@ use crate::auth::Caller;
 use crate::collections::{Record, RecordQuery, Service};
 use crate::db::Database;
 use crate::pagination::Page;
+use crate::realtime::Realtime;
 
 /// Why a function runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -43,6 +44,7 @@ pub struct Context {
     pub(crate) now: DateTime<Utc>,
     pub(crate) db: Database,
     pub(crate) collections: Service,
+    pub(crate) realtime: Realtime,
 }
 
 impl std::fmt::Debug for Context {
@@ -103,6 +105,12 @@ impl Context {
     /// When the call started (UTC).
     pub fn now(&self) -> DateTime<Utc> {
         self.now
+    }
+
+    /// Realtime: `ctx.realtime().publish("channel", json)` sends a message to every
+    /// client subscribed to that channel.
+    pub fn realtime(&self) -> &Realtime {
+        &self.realtime
     }
 
     /// Direct database access, for what collections do not cover. Use

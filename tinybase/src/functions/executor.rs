@@ -11,6 +11,7 @@ use super::{AuthLevel, Context, FunctionDescriptor, FunctionRegistry, Trigger};
 use crate::auth::Caller;
 use crate::collections::Service;
 use crate::db::{Database, now};
+use crate::realtime::Realtime;
 use crate::{Error, ErrorKind, Result};
 
 /// How and by whom a function is invoked.
@@ -53,6 +54,7 @@ pub struct CallResult {
 pub struct Executor {
     db: Database,
     collections: Service,
+    realtime: Realtime,
     registry: Arc<FunctionRegistry>,
     default_timeout: Option<Duration>,
 }
@@ -66,11 +68,17 @@ impl Executor {
         default_timeout_seconds: u64,
     ) -> Self {
         Self {
+            realtime: Realtime::new(db.clone(), collections.clone()),
             db,
             collections,
             registry: Arc::new(registry),
             default_timeout: timeout_from(default_timeout_seconds),
         }
+    }
+
+    /// The realtime hub functions publish through.
+    pub fn realtime(&self) -> &Realtime {
+        &self.realtime
     }
 
     /// The registered functions.
@@ -143,6 +151,7 @@ impl Executor {
             now: started_at,
             db: self.db.clone(),
             collections: self.collections.clone(),
+            realtime: self.realtime.clone(),
         };
         let timeout = match descriptor.timeout_seconds {
             Some(seconds) => timeout_from(seconds),

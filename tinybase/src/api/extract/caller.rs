@@ -195,3 +195,18 @@ impl OperationInput for AnyCaller {
         add_security(operation, optional_bearer());
     }
 }
+
+/// The request's bearer token, if it sent one (not checked here: for handlers that keep
+/// the token, such as realtime subscriptions, next to an [`AnyCaller`] that checks it).
+#[derive(Debug, Clone)]
+pub struct MaybeBearer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeBearer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
+        Ok(Self(bearer(parts)?.map(str::to_owned)))
+    }
+}
+
+impl OperationInput for MaybeBearer {}

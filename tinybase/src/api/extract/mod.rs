@@ -8,7 +8,7 @@ mod query;
 mod record_body;
 
 pub use body::{Json, JsonValue, parse_json};
-pub use caller::{AdminUser, AnyCaller, BEARER_SCHEME, BearerToken, CurrentUser};
+pub use caller::{AdminUser, AnyCaller, BEARER_SCHEME, BearerToken, CurrentUser, MaybeBearer};
 pub(crate) use caller::{optional_bearer, required_bearer};
 pub use client_ip::ClientIp;
 pub use query::Query;

@@ -9,4 +9,5 @@ pub mod collections;
 pub mod docs;
 pub mod functions;
 pub mod health;
+pub mod realtime;
 pub mod records;

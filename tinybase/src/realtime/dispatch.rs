@@ -1,0 +1,245 @@
+//! The delivery task: follows the change log after each commit and hands each change to
+//! the clients that want it and may see it.
+
+use std::time::{Duration, Instant};
+
+use super::identity::Identity;
+use super::{Client, Event, READ_BATCH, RESUME_GRACE, Realtime};
+use crate::auth::sessions;
+use crate::changes::{self, Change};
+use crate::collections::filter::RecordView;
+use crate::collections::rules::{Action, authorize};
+use crate::collections::{Record, Service};
+use crate::db::format_timestamp;
+
+/// How often clients gone longer than the resume grace are forgotten.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// Runs until the change feed closes (or the task is aborted).
+pub(super) async fn run(hub: Realtime) {
+    let mut committed = hub.inner.collections.change_feed().subscribe();
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            changed = committed.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = sweep.tick() => {
+                hub.forget_gone_clients();
+                continue;
+            }
+        }
+        hub.catch_up().await;
+    }
+}
+
+/// A change with its record parsed once for every subscriber.
+struct Prepared<'a> {
+    change: &'a Change,
+    record: Record,
+    created_at: String,
+    updated_at: String,
+    /// The event sent, built once.
+    data: String,
+}
+
+impl Prepared<'_> {
+    fn view(&self) -> RecordView<'_> {
+        RecordView {
+            id: &self.record.id,
+            owner_id: self.record.owner_id.as_deref(),
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+            data: &self.record.data,
+        }
+    }
+}
+
+fn prepare(batch: &[Change]) -> Vec<Prepared<'_>> {
+    batch
+        .iter()
+        .filter_map(|change| {
+            let record: Record = match serde_json::from_str(&change.record) {
+                Ok(record) => record,
+                Err(err) => {
+                    tracing::warn!(seq = change.seq, %err, "skipping an unreadable change");
+                    return None;
+                }
+            };
+            Some(Prepared {
+                created_at: format_timestamp(record.created_at),
+                updated_at: format_timestamp(record.updated_at),
+                data: Event::record_data(
+                    change.action.as_str(),
+                    &change.collection,
+                    &change.record,
+                ),
+                record,
+                change,
+            })
+        })
+        .collect()
+}
+
+impl Realtime {
+    /// Delivers every change committed since the last one delivered.
+    async fn catch_up(&self) {
+        loop {
+            let after = self
+                .inner
+                .dispatched
+                .load(std::sync::atomic::Ordering::Acquire);
+            let batch = match self
+                .inner
+                .db
+                .read(move |conn| changes::read_after(conn, after, READ_BATCH))
+                .await
+            {
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::warn!(%err, "could not read the change log for realtime delivery");
+                    return;
+                }
+            };
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                return;
+            };
+            self.check_identities().await;
+            let prepared = prepare(&batch);
+            let mut clients = self.lock();
+            for client in clients.values_mut() {
+                if !client.replaying {
+                    deliver(client, &prepared, &self.inner.collections);
+                }
+            }
+            // Moved only under the lock: a replay compares against it (see `replay`).
+            self.inner
+                .dispatched
+                .store(last, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Delivers `batch` to one client (a replay after it reconnected).
+    pub(super) async fn deliver_to(&self, client_id: &str, batch: &[Change]) {
+        self.check_identities().await;
+        let prepared = prepare(batch);
+        if let Some(client) = self.lock().get_mut(client_id) {
+            deliver(client, &prepared, &self.inner.collections);
+        }
+    }
+
+    /// Checks again the tokens whose last check is too old; a client whose token is no
+    /// longer valid gets an `error` event and its stream ends.
+    async fn check_identities(&self) {
+        let now = Instant::now();
+        let stale: Vec<(String, String)> = self
+            .lock()
+            .iter()
+            .filter(|(_, client)| client.sender.is_some())
+            .filter_map(|(id, client)| {
+                client
+                    .identity
+                    .stale_token(now)
+                    .map(|token| (id.clone(), token.to_owned()))
+            })
+            .collect();
+        for (client_id, token) in stale {
+            let user = match sessions::user_for_token(&self.inner.db, &token).await {
+                Ok(user) => user,
+                Err(err) => {
+                    // Keep the last answer rather than cut everyone off on a read error.
+                    tracing::warn!(%err, "could not check a realtime client's token");
+                    continue;
+                }
+            };
+            let mut clients = self.lock();
+            let Some(client) = clients.get_mut(&client_id) else {
+                continue;
+            };
+            match user {
+                Some(user) => {
+                    client.identity = Identity::Token {
+                        token,
+                        caller: crate::auth::Caller::user(user.id, user.is_admin),
+                        checked: Instant::now(),
+                    };
+                }
+                None => {
+                    client.send(Event::Error {
+                        code: "unauthorized",
+                        message: "the token is invalid or has expired; subscribe again".to_owned(),
+                    });
+                    clients.remove(&client_id);
+                }
+            }
+        }
+    }
+
+    /// Forgets clients disconnected for longer than the resume grace.
+    fn forget_gone_clients(&self) {
+        let now = Instant::now();
+        self.lock().retain(|_, client| {
+            if client
+                .sender
+                .as_ref()
+                .is_some_and(tokio::sync::mpsc::Sender::is_closed)
+            {
+                client.sender = None;
+                client.disconnected_at = Some(now);
+            }
+            client
+                .disconnected_at
+                .is_none_or(|at| now.duration_since(at) < RESUME_GRACE)
+        });
+    }
+}
+
+/// Sends `client` the changes it subscribed to and may see, newer than its last one.
+fn deliver(client: &mut Client, batch: &[Prepared<'_>], collections: &Service) {
+    if client.sender.is_none() || client.subscriptions.is_empty() {
+        if let Some(last) = batch.last() {
+            client.last_seq = client.last_seq.max(last.change.seq);
+        }
+        return;
+    }
+    let caller = client.identity.caller();
+    for prepared in batch {
+        let seq = prepared.change.seq;
+        if seq <= client.last_seq {
+            continue;
+        }
+        client.last_seq = seq;
+        let view = prepared.view();
+        let Some(whole_collection) = client
+            .subscriptions
+            .iter()
+            .filter_map(|s| s.wants(&prepared.change.collection_id, &view))
+            // A record-specific subscription needs only the view rule: prefer it.
+            .min()
+        else {
+            continue;
+        };
+        let Some(loaded) = collections
+            .loaded(&prepared.change.collection)
+            .filter(|loaded| loaded.collection.id == prepared.change.collection_id)
+        else {
+            continue;
+        };
+        let options = &loaded.collection.options;
+        let may = |action: Action| {
+            authorize(options.rule_for(action), &caller)
+                .is_ok_and(|scope| scope.covers(view.owner_id))
+        };
+        if !may(Action::View) || (whole_collection && !may(Action::List)) {
+            continue;
+        }
+        if !client.send(Event::Record {
+            seq,
+            data: prepared.data.clone(),
+        }) {
+            return;
+        }
+    }
+}

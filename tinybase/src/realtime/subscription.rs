@@ -1,0 +1,124 @@
+//! What a client listens to: a collection (optionally one record, optionally filtered) or
+//! a custom channel.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::collections::Service;
+use crate::collections::filter::{RecordFilter, RecordView};
+use crate::{Error, Result};
+
+/// One subscription as clients send and see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSpec {
+    /// A collection's name: its record changes (with `channel` absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    /// Only this record of the collection; `null` for every record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+    /// Only records matching this filter (the list filter language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// A custom channel that functions publish on (with `collection` absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// A checked subscription, its filter parsed once.
+#[derive(Debug, Clone)]
+pub(crate) enum Subscription {
+    /// Changes of a collection's records.
+    Collection {
+        /// The collection's id: a renamed collection keeps its subscribers.
+        collection_id: String,
+        /// Only this record.
+        record_id: Option<String>,
+        /// Only records matching this.
+        filter: Option<RecordFilter>,
+    },
+    /// Messages on a channel.
+    Channel(String),
+}
+
+/// The longest channel name accepted.
+const MAX_CHANNEL_CHARS: usize = 200;
+
+impl Subscription {
+    /// Checks `spec` against the current collections.
+    ///
+    /// # Errors
+    /// 404 for an unknown collection, 400 for a bad filter (with the parser's message),
+    /// 422 for a subscription that names both or neither of collection and channel.
+    pub(crate) fn check(
+        spec: &SubscriptionSpec,
+        collections: &Service,
+        index: usize,
+    ) -> Result<Self> {
+        let field = |name: &str| format!("subscriptions.{index}.{name}");
+        match (&spec.collection, &spec.channel) {
+            (Some(name), None) => {
+                let loaded = collections
+                    .loaded(name)
+                    .ok_or_else(|| Error::not_found(format!("no collection named `{name}`")))?;
+                let filter = match spec.filter.as_deref().map(str::trim) {
+                    Some(text) if !text.is_empty() => Some(
+                        RecordFilter::parse(text, loaded.compiled.schema())
+                            .map_err(|err| Error::bad_request(format!("bad filter: {err}")))?,
+                    ),
+                    _ => None,
+                };
+                Ok(Self::Collection {
+                    collection_id: loaded.collection.id.clone(),
+                    record_id: spec.record_id.clone(),
+                    filter,
+                })
+            }
+            (None, Some(channel)) => {
+                if channel.is_empty()
+                    || channel.chars().count() > MAX_CHANNEL_CHARS
+                    || spec.record_id.is_some()
+                    || spec.filter.is_some()
+                {
+                    return Err(Error::invalid_field(
+                        field("channel"),
+                        format!(
+                            "must be 1 to {MAX_CHANNEL_CHARS} characters, without record_id or filter"
+                        ),
+                    ));
+                }
+                Ok(Self::Channel(channel.clone()))
+            }
+            _ => Err(Error::invalid_field(
+                field("collection"),
+                "give either `collection` or `channel`",
+            )),
+        }
+    }
+
+    /// Whether a change to `record` of `collection_id` is one this subscription wants,
+    /// leaving access rules aside. `whole_collection` is set for subscriptions without a
+    /// record id, which also need the list rule.
+    pub(crate) fn wants(&self, collection_id: &str, record: &RecordView<'_>) -> Option<bool> {
+        match self {
+            Self::Collection {
+                collection_id: wanted,
+                record_id,
+                filter,
+            } => {
+                if wanted != collection_id {
+                    return None;
+                }
+                if record_id.as_deref().is_some_and(|id| id != record.id) {
+                    return None;
+                }
+                if filter.as_ref().is_some_and(|f| !f.matches(record)) {
+                    return None;
+                }
+                Some(record_id.is_none())
+            }
+            Self::Channel(_) => None,
+        }
+    }
+}

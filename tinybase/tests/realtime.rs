@@ -1,0 +1,598 @@
+//! Realtime over real HTTP with a real server-sent-events reader: record events from
+//! every write path, filters, access rules at delivery time, resume after a disconnect,
+//! channels, and the bad inputs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::records::{record_path, records_path};
+use common::{TestServer, assert_status_error};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tinybase::schemars::JsonSchema;
+use tinybase::serde::Deserialize;
+use tinybase::{Context, Result};
+
+/// What `announce` publishes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(crate = "tinybase::serde")]
+#[schemars(crate = "tinybase::schemars")]
+struct Announcement {
+    channel: String,
+    text: String,
+}
+
+/// Publishes `text` on `channel`; returns how many clients got it.
+#[tinybase::function(auth = "admin")]
+async fn announce(ctx: Context, input: Announcement) -> Result<usize> {
+    Ok(ctx
+        .realtime()
+        .publish(&input.channel, &json!({"text": input.text})))
+}
+
+/// Creates a note from inside a function.
+#[tinybase::function(auth = "auth")]
+async fn add_note(ctx: Context) -> Result<String> {
+    Ok(ctx
+        .records()
+        .create("notes", json!({"title": "from a function", "rating": 5}))
+        .await?
+        .id)
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: Value,
+}
+
+/// Reads events from a `text/event-stream` response.
+struct Stream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Stream {
+    async fn open(server: &TestServer, query: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = server
+            .client
+            .get(server.url(&format!("/api/realtime{query}")));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event within `wait`, `None` if none came (comments are skipped); panics
+    /// if the stream ends.
+    async fn next_within(&mut self, wait: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Sse {
+                    event: "message".to_owned(),
+                    id: None,
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event.event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        event.id = Some(v.trim().to_owned());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() && event.id.is_none() && block.trim_start().starts_with(':') {
+                    continue; // a keep-alive comment
+                }
+                event.data = serde_json::from_str(&data).unwrap_or(Value::String(data));
+                return Some(event);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Err(_) => return None,
+                Ok(chunk) => match chunk.unwrap() {
+                    Some(bytes) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                    None => panic!("the stream ended; left: {:?}", self.buffer),
+                },
+            }
+        }
+    }
+
+    async fn next(&mut self) -> Sse {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("an event within 10 s")
+    }
+
+    /// Whether the stream ends (the server closed it) within `wait`.
+    async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.response.chunk()).await {
+                Err(_) => return false,
+                Ok(Ok(None) | Err(_)) => return true,
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+            }
+        }
+    }
+
+    /// The `connected` event's client id.
+    async fn client_id(&mut self) -> String {
+        let connected = self.next().await;
+        assert_eq!(connected.event, "connected", "{connected:?}");
+        connected.data["client_id"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn subscribe(
+    server: &TestServer,
+    client_id: &str,
+    token: Option<&str>,
+    subscriptions: Value,
+) -> (StatusCode, Value) {
+    server
+        .post(
+            &format!("/api/realtime/{client_id}/subscriptions"),
+            token,
+            json!({ "subscriptions": subscriptions }),
+        )
+        .await
+}
+
+async fn notes(server: &TestServer, admin: &str, options: Value) {
+    server
+        .create_collection(
+            admin,
+            json!({"name": "notes", "schema": {"fields": [
+                {"name": "title", "type": "string", "required": true},
+                {"name": "rating", "type": "int"}]},
+                "options": options}),
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_updates_and_deletes_arrive_in_order_from_every_write_path() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let mut stream = Stream::open(&server, "", None).await;
+    let client = stream.client_id().await;
+    assert_eq!(client.len(), 32, "128 random bits in hex");
+    let (status, body) = subscribe(&server, &client, None, json!([{"collection": "notes"}])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["subscriptions"][0]["collection"], "notes");
+
+    let created = server
+        .create_record("notes", Some(&admin), json!({"title": "a", "rating": 1}))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    // A refused write sends nothing: the next event is the update.
+    let (status, _) = server
+        .post(&records_path("notes"), Some(&admin), json!({"rating": 2}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, updated) = server
+        .patch(
+            &record_path("notes", id),
+            Some(&admin),
+            json!({"rating": 2}),
+        )
+        .await;
+    server.delete(&record_path("notes", id), Some(&admin)).await;
+    let (status, from_function) = server
+        .post("/api/functions/add_note", Some(&admin), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{from_function}");
+
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(stream.next().await);
+    }
+    let actions: Vec<&str> = seen
+        .iter()
+        .map(|e| e.data["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create", "update", "delete", "create"]);
+    assert!(
+        seen.iter()
+            .all(|e| e.event == "record" && e.data["collection"] == "notes")
+    );
+    assert_eq!(seen[0].data["record"], created);
+    assert_eq!(seen[1].data["record"], updated);
+    assert_eq!(
+        seen[2].data["record"], updated,
+        "a delete carries the record as it was"
+    );
+    assert_eq!(seen[3].data["record"]["id"], from_function);
+    let ids: Vec<i64> = seen
+        .iter()
+        .map(|e| e.id.as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert!(
+        stream
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_and_single_record_subscriptions_pick_their_events() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let watched = server
+        .create_record(
+            "notes",
+            Some(&admin),
+            json!({"title": "watched", "rating": 0}),
+        )
+        .await;
+    let watched_id = watched["id"].as_str().unwrap();
+    let mut stream = Stream::open(&server, "", None).await;
+    let client = stream.client_id().await;
+    let (status, _) = subscribe(
+        &server,
+        &client,
+        None,
+        json!([
+            {"collection": "notes", "filter": "rating > 3 && title ~ 'GOOD'"},
+            {"collection": "notes", "record_id": watched_id},
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for (title, rating) in [
+        ("good one", 5),
+        ("good but low", 1),
+        ("bad", 5),
+        ("Good too", 4),
+    ] {
+        server
+            .create_record(
+                "notes",
+                Some(&admin),
+                json!({"title": title, "rating": rating}),
+            )
+            .await;
+    }
+    server
+        .patch(
+            &record_path("notes", watched_id),
+            Some(&admin),
+            json!({"rating": 1}),
+        )
+        .await;
+    let titles: Vec<String> = [
+        stream.next().await,
+        stream.next().await,
+        stream.next().await,
+    ]
+    .iter()
+    .map(|e| {
+        e.data["record"]["data"]["title"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
+    .collect();
+    assert_eq!(titles, ["good one", "Good too", "watched"]);
+    assert!(
+        stream
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_follow_the_rules_of_the_identity_that_subscribed() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "owner", "view_rule": "owner", "create_rule": "auth"}),
+    )
+    .await;
+    let (alice, _) = server.register("alice@example.com", "alice-password").await;
+    let (bob, _) = server.register("bob@example.com", "bob-password").await;
+    let mut streams = Vec::new();
+    for token in [
+        Some(alice.as_str()),
+        Some(bob.as_str()),
+        None,
+        Some(admin.as_str()),
+    ] {
+        let mut stream = Stream::open(&server, "", None).await;
+        let client = stream.client_id().await;
+        let (status, _) =
+            subscribe(&server, &client, token, json!([{"collection": "notes"}])).await;
+        assert_eq!(status, StatusCode::OK);
+        streams.push(stream);
+    }
+    let alices = server
+        .create_record("notes", Some(&alice), json!({"title": "alice's"}))
+        .await;
+    let bobs = server
+        .create_record("notes", Some(&bob), json!({"title": "bob's"}))
+        .await;
+    let [alice_stream, bob_stream, anonymous, admin_stream] = &mut streams[..] else {
+        unreachable!()
+    };
+    assert_eq!(alice_stream.next().await.data["record"], alices);
+    assert_eq!(bob_stream.next().await.data["record"], bobs);
+    assert_eq!(admin_stream.next().await.data["record"], alices);
+    assert_eq!(admin_stream.next().await.data["record"], bobs);
+    for stream in [alice_stream, bob_stream, anonymous] {
+        assert!(
+            stream
+                .next_within(Duration::from_millis(300))
+                .await
+                .is_none(),
+            "someone saw another user's record"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_client_gets_exactly_what_it_missed_or_a_reset() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let mut stream = Stream::open(&server, "", None).await;
+    let client = stream.client_id().await;
+    subscribe(&server, &client, None, json!([{"collection": "notes"}])).await;
+    server
+        .create_record("notes", Some(&admin), json!({"title": "seen"}))
+        .await;
+    let seen = stream.next().await;
+    let last_id = seen.id.clone().unwrap();
+    drop(stream);
+    let mut missed = Vec::new();
+    for title in ["missed 1", "missed 2", "missed 3"] {
+        missed.push(
+            server
+                .create_record("notes", Some(&admin), json!({"title": title}))
+                .await,
+        );
+    }
+    let mut resumed = Stream::open(&server, &format!("?client_id={client}"), Some(&last_id)).await;
+    assert_eq!(
+        resumed.client_id().await,
+        client,
+        "the id and subscriptions are kept"
+    );
+    for record in &missed {
+        assert_eq!(&resumed.next().await.data["record"], record);
+    }
+    let live = server
+        .create_record("notes", Some(&admin), json!({"title": "live"}))
+        .await;
+    assert_eq!(resumed.next().await.data["record"], live);
+    assert!(
+        resumed
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+    drop(resumed);
+
+    // Once the log no longer reaches back that far, the client is told to reload.
+    tinybase::changes::prune(server.app.database(), 0, 1)
+        .await
+        .unwrap();
+    server
+        .create_record("notes", Some(&admin), json!({"title": "after pruning"}))
+        .await;
+    let mut stale = Stream::open(&server, &format!("?client_id={client}"), Some(&last_id)).await;
+    assert_eq!(stale.client_id().await, client);
+    assert_eq!(stale.next().await.event, "reset");
+    // `?last_event_id=` works where headers cannot be set.
+    let mut by_query = Stream::open(
+        &server,
+        &format!("?client_id={client}&last_event_id={last_id}"),
+        None,
+    )
+    .await;
+    by_query.client_id().await;
+    assert_eq!(by_query.next().await.event, "reset");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_ends_delivery_with_an_error_event() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "auth", "view_rule": "auth"}),
+    )
+    .await;
+    let (user, _) = server
+        .register("reader@example.com", "reader-password")
+        .await;
+    let mut stream = Stream::open(&server, "", None).await;
+    let client = stream.client_id().await;
+    subscribe(
+        &server,
+        &client,
+        Some(&user),
+        json!([{"collection": "notes"}]),
+    )
+    .await;
+    server
+        .create_record("notes", Some(&admin), json!({"title": "before"}))
+        .await;
+    assert_eq!(stream.next().await.event, "record");
+    let (status, _) = server
+        .post("/api/auth/logout", Some(&user), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // Tokens are checked again at most a second apart.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    server
+        .create_record("notes", Some(&admin), json!({"title": "after"}))
+        .await;
+    let error = stream.next().await;
+    assert_eq!(error.event, "error", "{error:?}");
+    assert_eq!(error.data["error"]["code"], "unauthorized");
+    assert!(stream.ends_within(Duration::from_secs(5)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_publish_to_channel_subscribers() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let mut listener = Stream::open(&server, "", None).await;
+    let client = listener.client_id().await;
+    let (status, _) = subscribe(&server, &client, None, json!([{"channel": "news"}])).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut elsewhere = Stream::open(&server, "", None).await;
+    let other = elsewhere.client_id().await;
+    subscribe(&server, &other, None, json!([{"channel": "sports"}])).await;
+    let (status, delivered) = server
+        .post(
+            "/api/functions/announce",
+            Some(&admin),
+            json!({"channel": "news", "text": "hello"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{delivered}");
+    assert_eq!(delivered, 1);
+    let message = listener.next().await;
+    assert_eq!(message.event, "message");
+    assert_eq!(
+        message.data,
+        json!({"channel": "news", "data": {"text": "hello"}})
+    );
+    assert!(
+        elsewhere
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_subscriptions_are_refused_and_change_nothing() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(&server, &admin, json!({})).await;
+    let mut stream = Stream::open(&server, "", None).await;
+    let client = stream.client_id().await;
+    let response = subscribe(&server, "nobody", None, json!([{"collection": "notes"}])).await;
+    assert_status_error(&response, StatusCode::NOT_FOUND, "not_found");
+    let response = subscribe(&server, &client, None, json!([{"collection": "missing"}])).await;
+    assert_status_error(&response, StatusCode::NOT_FOUND, "not_found");
+    let response = subscribe(
+        &server,
+        &client,
+        None,
+        json!([{"collection": "notes", "filter": "rating >"}]),
+    )
+    .await;
+    assert_status_error(&response, StatusCode::BAD_REQUEST, "bad_request");
+    let too_many: Vec<Value> = (0..101).map(|_| json!({"collection": "notes"})).collect();
+    let response = subscribe(&server, &client, None, Value::Array(too_many)).await;
+    assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let response = subscribe(
+        &server,
+        &client,
+        None,
+        json!([{"channel": "x", "collection": "notes"}]),
+    )
+    .await;
+    assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let response = subscribe(&server, &client, Some("tb_not_a_token"), json!([])).await;
+    assert_eq!(response.0, StatusCode::UNAUTHORIZED);
+    // None of that subscribed the client to anything.
+    server
+        .create_record("notes", Some(&admin), json!({"title": "quiet"}))
+        .await;
+    assert!(
+        stream
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_subscribers_each_get_every_event() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let mut streams = Vec::new();
+    for _ in 0..50 {
+        let mut stream = Stream::open(&server, "", None).await;
+        let client = stream.client_id().await;
+        subscribe(&server, &client, None, json!([{"collection": "notes"}])).await;
+        streams.push(stream);
+    }
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let created = server
+            .create_record("notes", Some(&admin), json!({"title": format!("n{n}")}))
+            .await;
+        ids.push(created["id"].clone());
+    }
+    for stream in &mut streams {
+        let mut got = Vec::new();
+        for _ in 0..20 {
+            got.push(stream.next().await.data["record"]["id"].clone());
+        }
+        assert_eq!(got, ids);
+    }
+}
