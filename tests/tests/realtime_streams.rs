@@ -111,12 +111,7 @@ async fn stopping_the_server_ends_open_streams() {
     assert!(status.success(), "the server stopped cleanly: {status:?}");
     for mut stream in streams {
         let end = tokio::time::timeout(Duration::from_secs(5), async {
-            loop {
-                match stream.chunk().await {
-                    Ok(Some(_)) => continue,
-                    Ok(None) | Err(_) => break,
-                }
-            }
+            while let Ok(Some(_)) = stream.chunk().await {}
         })
         .await;
         assert!(end.is_ok(), "a stream stayed open after the server stopped");
