@@ -116,6 +116,8 @@ async function openPage({ viewport = { width: 1280, height: 900 }, colorScheme =
     const reason = r.failure()?.errorText
     // Chromium cancels a pending icon download when the address changes and fetches it again.
     if (reason === 'net::ERR_ABORTED' && r.url() === `${base}/admin/favicon.svg`) return
+    // Leaving the records page closes its realtime stream, which aborts the request.
+    if (reason === 'net::ERR_ABORTED' && new URL(r.url()).pathname === '/api/realtime') return
     problems.push(`request failed: ${r.method()} ${r.url()}: ${reason}`)
   })
   page.on('response', (r) => {
@@ -153,8 +155,11 @@ async function call(method, path, token, body) {
   return { status: r.status, body: text ? JSON.parse(text) : null }
 }
 
+/** The admin's API token: one login for all tests, which stay under the login rate limit. */
+let adminLogin
 async function adminToken() {
-  const { status, body } = await call('POST', '/api/auth/login', null, ADMIN)
+  adminLogin ??= call('POST', '/api/auth/login', null, ADMIN)
+  const { status, body } = await adminLogin
   assert.equal(status, 200)
   return body.token
 }
@@ -256,6 +261,86 @@ test('an admin manages collections, records and functions, then logs out', async
     await page.waitForURL(/\/admin\/login/)
     await page.goto(`${base}/admin/users`)
     await page.waitForURL(/\/admin\/login/)
+  })
+})
+
+test('the records page shows records created and deleted elsewhere as they happen', async () => {
+  const token = await adminToken()
+  assert.equal((await call('POST', '/api/collections', token, {
+    name: 'notes', schema: { fields: [{ name: 'title', type: 'string' }] },
+  })).status, 201)
+  const first = await call('POST', '/api/collections/notes/records', token, { title: 'first note' })
+  assert.equal(first.status, 201)
+
+  await withPage('live-records', {}, async (page) => {
+    const streams = []
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/realtime') streams.push({ url: r.url(), ended: false })
+    })
+    const ended = (r) => {
+      const stream = streams.find((s) => s.url === r.url() && !s.ended)
+      if (stream) stream.ended = true
+    }
+    page.on('requestfailed', ended)
+    page.on('requestfinished', ended)
+    let listRequests = 0
+    page.on('request', (r) => {
+      if (/\/api\/collections\/notes\/records\?/.test(r.url())) listRequests++
+    })
+
+    // Signed in with the test's token (a browser login would count against the rate limit).
+    await page.goto(`${base}/admin/login`)
+    await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
+    await page.goto(`${base}/admin/collections`)
+    await page.getByRole('link', { name: 'notes' }).click()
+    const table = page.locator('[data-test=records-table]')
+    await table.getByText('first note').waitFor()
+    await page.click('th >> text=title')
+    await page.waitForURL(/sort=title/)
+    await page.locator('[data-test=live][data-state=live]').waitFor()
+    await page.screenshot({ path: join(shots, 'live-records.png'), fullPage: true })
+
+    // Unsaved work stays as it is: an edit form with a changed title, and filter text not
+    // yet applied. A marker on `window` shows the page is never reloaded.
+    await page.evaluate(() => { window.stillThisPage = true })
+    await page.fill('input[name=filter]', "title ~ 'draft'")
+    await table.locator('tbody tr', { hasText: 'first note' }).getByRole('button', { name: 'Edit' }).click()
+    await page.fill('[data-test=record-form] input[name=title]', 'first note, edited')
+
+    // Created over the API (not through this page): it shows up in the table.
+    const created = await call('POST', '/api/collections/notes/records', token, { title: 'from elsewhere' })
+    assert.equal(created.status, 201)
+    await table.getByText('from elsewhere').waitFor()
+    assert.equal(await page.evaluate(() => window.stillThisPage), true, 'no reload, no navigation')
+    assert.match(page.url(), /\/admin\/collections\/notes\?sort=title$/)
+    assert.equal(await page.inputValue('[data-test=record-form] input[name=title]'), 'first note, edited')
+    assert.equal(await page.inputValue('input[name=filter]'), "title ~ 'draft'")
+    assert.deepEqual(await table.locator('tbody tr td:nth-child(2)').allInnerTexts(), ['first note', 'from elsewhere'])
+
+    // Deleted over the API: it goes away.
+    assert.equal((await call('DELETE', `/api/collections/notes/records/${created.body.id}`, token)).status, 204)
+    await table.locator('tbody tr', { hasText: 'from elsewhere' }).waitFor({ state: 'detached' })
+    await table.getByText('first note').waitFor()
+    assert.equal(await page.evaluate(() => window.stillThisPage), true, 'no reload, no navigation')
+
+    // A burst of writes is one reload (or two), not one per write.
+    const before = listRequests
+    for (let i = 1; i <= 5; i++) {
+      assert.equal((await call('POST', '/api/collections/notes/records', token, { title: `burst ${i}` })).status, 201)
+    }
+    await table.getByText('burst 5').waitFor()
+    await page.waitForTimeout(500)
+    assert.ok(listRequests - before <= 2, `${listRequests - before} reloads for a burst of 5 writes`)
+    assert.equal(await page.inputValue('[data-test=record-form] input[name=title]'), 'first note, edited')
+
+    // Leaving the page closes its stream.
+    await page.getByRole('button', { name: 'Cancel' }).click()
+    assert.equal(streams.length, 1, 'one stream for the page')
+    await page.click('nav >> text=Collections')
+    await page.waitForURL(/\/admin\/collections$/)
+    await page.waitForFunction(() => true)
+    for (let i = 0; i < 50 && !streams[0].ended; i++) await page.waitForTimeout(100)
+    assert.equal(streams[0].ended, true, 'the stream is closed when leaving the page')
   })
 })
 
