@@ -5,36 +5,20 @@ use std::any::Any;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::header::{self, HeaderValue};
 use axum::http::{Method, Request};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use super::request_id::{self, MakeUuidV7, REQUEST_ID_HEADER};
 use crate::Error;
 use crate::config::Settings;
-
-/// The header carrying the request id, set on every request and response.
-pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Gives each request a time-ordered UUID unless the client sent an `x-request-id`.
-#[derive(Clone, Copy)]
-struct MakeUuidV7;
-
-impl MakeRequestId for MakeUuidV7 {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-            .ok()
-            .map(RequestId::new)
-    }
-}
 
 /// Wraps `router` in TinyBase's middleware stack (outermost first).
 pub(super) fn apply(router: Router, settings: &Settings) -> Router {
@@ -55,6 +39,7 @@ pub(super) fn apply(router: Router, settings: &Settings) -> Router {
         .on_request(())
         .on_response(DefaultOnResponse::new().level(Level::INFO));
     let middleware = ServiceBuilder::new()
+        .layer(axum::middleware::map_request(request_id::drop_unacceptable))
         .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeUuidV7))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))

@@ -9,6 +9,7 @@ pub mod extract;
 mod fallback;
 mod function_docs;
 mod layers;
+mod request_id;
 pub mod response;
 pub mod routes;
 
@@ -21,7 +22,7 @@ use axum::Router;
 use axum::extract::FromRef;
 
 pub use docs::ApiDocs;
-pub use layers::REQUEST_ID_HEADER;
+pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
 
 use crate::api::extract::BEARER_SCHEME;
 use crate::auth::LoginRateLimiter;
