@@ -4,6 +4,9 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
 use common::TestServer;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -484,4 +487,59 @@ async fn each_caller_sees_only_the_collections_it_may_list_or_view() {
     // A bad token is refused rather than treated as anonymous.
     let (status, _) = server.get("/openapi.json", Some("tb_not_a_token")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_page_runs_only_its_own_scripts() {
+    let server = TestServer::start().await;
+    let response = server.client.get(server.url("/docs")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let csp = response
+        .headers()
+        .get("content-security-policy")
+        .expect("a Content-Security-Policy on /docs")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = response.text().await.unwrap();
+    let directives: BTreeMap<&str, Vec<&str>> = csp
+        .split(';')
+        .filter_map(|d| {
+            let mut words = d.split_whitespace();
+            Some((words.next()?, words.collect()))
+        })
+        .collect();
+    assert_eq!(directives["default-src"], ["'none'"], "{csp}");
+    assert_eq!(directives["frame-ancestors"], ["'none'"], "{csp}");
+    assert_eq!(directives["base-uri"], ["'none'"], "{csp}");
+    assert_eq!(directives["connect-src"], ["'self'"], "{csp}");
+    // Scripts: hashes only, no blanket allowances.
+    let scripts = &directives["script-src"];
+    assert!(scripts.iter().all(|s| s.starts_with("'sha256-")), "{csp}");
+    // Each inline script of the served page is allowed by its hash: the page still works.
+    let mut rest = html.as_str();
+    let mut inline = 0;
+    while let Some(start) = rest.find("<script") {
+        let tag_end = start + rest[start..].find('>').unwrap();
+        let end = tag_end + rest[tag_end..].find("</script>").unwrap();
+        assert!(!rest[start..tag_end].contains("src="), "an external script");
+        let body = &rest[tag_end + 1..end];
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+        assert!(
+            scripts.contains(&format!("'sha256-{hash}'").as_str()),
+            "script {inline} of /docs is not allowed by {csp}"
+        );
+        inline += 1;
+        rest = &rest[end..];
+    }
+    assert_eq!(
+        inline,
+        scripts.len(),
+        "the policy allows scripts the page lacks"
+    );
+    assert!(
+        inline >= 2,
+        "the page has no inline scripts any more: {html:.200}"
+    );
 }

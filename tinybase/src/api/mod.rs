@@ -4,6 +4,7 @@
 mod admin_ui;
 mod collection_docs;
 mod docs;
+mod docs_page;
 pub mod error;
 pub mod extract;
 mod fallback;
