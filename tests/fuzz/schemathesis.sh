@@ -24,6 +24,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 base="http://127.0.0.1:$port"
 export TINYBASE_DB_URL="$data/fuzz.db" TINYBASE_LOG_LEVEL=warn \
   TINYBASE_AUTH_LOGIN_LIMIT_PER_IP=0 TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL=0 \
+  TINYBASE_AUTH_REGISTRATION_LIMIT_PER_IP=0 \
   TINYBASE_ADMIN_EMAIL=fuzz-admin@example.com TINYBASE_ADMIN_PASSWORD=fuzz-admin-password
 target/debug/blog serve --port "$port" > "$data/server.log" 2>&1 &
 server=$!

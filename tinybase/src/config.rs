@@ -121,6 +121,11 @@ pub struct AuthSettings {
     /// Login attempts per minute allowed from one client IP; 0 disables the limit.
     /// Default 100.
     pub login_limit_per_ip: u32,
+    /// Whether anyone may sign up with `POST /api/auth/register`. Default open.
+    pub registration: Registration,
+    /// Registration attempts per minute allowed from one client IP, whatever their outcome;
+    /// 0 disables the limit. Default 20.
+    pub registration_limit_per_ip: u32,
 }
 
 impl Default for AuthSettings {
@@ -129,8 +134,22 @@ impl Default for AuthSettings {
             token_ttl_hours: 24,
             login_limit_per_email: 10,
             login_limit_per_ip: 100,
+            registration: Registration::Open,
+            registration_limit_per_ip: 20,
         }
     }
+}
+
+/// Who may create an account through `POST /api/auth/register` (`auth.registration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    /// Anyone may register.
+    #[default]
+    Open,
+    /// Registration answers 403 `registration_closed`; admins create accounts with
+    /// `POST /api/admin/users`.
+    Closed,
 }
 
 /// The `[functions]` section.
@@ -395,6 +414,22 @@ static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: "auth.registration",
+        env: "TINYBASE_AUTH_REGISTRATION",
+        apply: |s, v| {
+            s.auth.registration = parse_registration(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "auth.registration_limit_per_ip",
+        env: "TINYBASE_AUTH_REGISTRATION_LIMIT_PER_IP",
+        apply: |s, v| {
+            s.auth.registration_limit_per_ip = parse_uint(v, u32::MAX, "attempts per minute")?;
+            Ok(())
+        },
+    },
+    Setting {
         key: "functions.timeout_seconds",
         env: "TINYBASE_FUNCTIONS_TIMEOUT_SECONDS",
         apply: |s, v| {
@@ -469,6 +504,16 @@ fn parse_bool(value: &str) -> Result<bool, String> {
         "false" | "0" | "no" | "off" => Ok(false),
         _ => Err(format!(
             "'{value}' is not a boolean (expected true/false, 1/0, yes/no or on/off)"
+        )),
+    }
+}
+
+fn parse_registration(value: &str) -> Result<Registration, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "open" => Ok(Registration::Open),
+        "closed" => Ok(Registration::Closed),
+        _ => Err(format!(
+            "'{value}' is not a registration mode (expected open or closed)"
         )),
     }
 }
@@ -999,6 +1044,8 @@ mod tests {
         assert_eq!(s.auth.token_ttl_hours, 24);
         assert_eq!(s.auth.login_limit_per_email, 10);
         assert_eq!(s.auth.login_limit_per_ip, 100);
+        assert_eq!(s.auth.registration, Registration::Open);
+        assert_eq!(s.auth.registration_limit_per_ip, 20);
         assert_eq!(s.functions.timeout_seconds, 0);
         assert!(s.scheduler.enabled);
         assert_eq!(s.scheduler.interval_seconds, 5);
@@ -1105,6 +1152,8 @@ mod tests {
             ("TINYBASE_AUTH_TOKEN_TTL_HOURS", "2"),
             ("TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL", "0"),
             ("TINYBASE_AUTH_LOGIN_LIMIT_PER_IP", " 7 "),
+            ("TINYBASE_AUTH_REGISTRATION", " Closed"),
+            ("TINYBASE_AUTH_REGISTRATION_LIMIT_PER_IP", "0"),
             ("TINYBASE_FUNCTIONS_TIMEOUT_SECONDS", "30"),
             ("TINYBASE_FUNCTIONS_CALL_RETENTION_DAYS", "7"),
             ("TINYBASE_SCHEDULER_ENABLED", "0"),
@@ -1130,6 +1179,8 @@ mod tests {
                 token_ttl_hours: 2,
                 login_limit_per_email: 0,
                 login_limit_per_ip: 7,
+                registration: Registration::Closed,
+                registration_limit_per_ip: 0,
             },
             functions: FunctionSettings {
                 timeout_seconds: 30,
@@ -1335,6 +1386,27 @@ mod tests {
 
         let err = env_err("TINYBASE_FUNCTIONS_TIMEOUT_SECONDS", "1.5");
         assert_eq!(err.key, "functions.timeout_seconds");
+
+        let err = env_err("TINYBASE_AUTH_REGISTRATION", "invite-only");
+        assert_eq!(err.key, "auth.registration");
+        assert!(
+            err.message
+                .contains("'invite-only' is not a registration mode (expected open or closed)"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn registration_mode_in_file() {
+        let origin = Path::new("t.toml");
+        let s = Settings::from_toml_str("[auth]\nregistration = \"closed\"\n", origin).unwrap();
+        assert_eq!(s.auth.registration, Registration::Closed);
+        let err =
+            Settings::from_toml_str("[auth]\nregistration = \"Closed\"\n", origin).unwrap_err();
+        assert_eq!(err.key, "auth.registration");
+        let err = Settings::from_toml_str("[auth]\nregistration = true\n", origin).unwrap_err();
+        assert_eq!(err.key, "auth.registration");
     }
 
     #[test]

@@ -71,6 +71,8 @@ type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// TinyBase's error: a kind, a client-safe message, optional details and an internal cause.
 pub struct Error {
     kind: ErrorKind,
+    /// A more specific code than the kind's, e.g. `registration_closed` for a 403.
+    code: Option<&'static str>,
     message: String,
     details: Option<Value>,
     cause: Option<Cause>,
@@ -81,6 +83,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
+            code: None,
             message: message.into(),
             details: None,
             cause: None,
@@ -129,6 +132,7 @@ impl Error {
     pub fn internal(cause: impl Into<Cause>) -> Self {
         Self {
             kind: ErrorKind::Internal,
+            code: None,
             message: "internal server error".to_owned(),
             details: None,
             cause: Some(cause.into()),
@@ -141,9 +145,21 @@ impl Error {
         self
     }
 
+    /// Replaces the kind's code in the envelope with a more specific one that clients can
+    /// act on (`registration_closed` rather than `forbidden`); the status stays the kind's.
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The machine-readable code for the envelope: the specific one if set, else the kind's.
+    pub fn code(&self) -> &'static str {
+        self.code.unwrap_or_else(|| self.kind.code())
     }
 
     /// The client-safe message.
@@ -165,7 +181,11 @@ impl Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("Error");
-        s.field("kind", &self.kind).field("message", &self.message);
+        s.field("kind", &self.kind);
+        if let Some(code) = self.code {
+            s.field("code", &code);
+        }
+        s.field("message", &self.message);
         if let Some(details) = &self.details {
             s.field("details", details);
         }

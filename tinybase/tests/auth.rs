@@ -1,5 +1,5 @@
-//! `/api/auth/*` over a real HTTP server: register, login, logout, me, token handling and
-//! login throttling.
+//! `/api/auth/*` over a real HTTP server: register, login, logout, me, token handling,
+//! login and registration throttling, and closed registration.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -9,6 +9,7 @@ use chrono::{Duration, Utc};
 use common::{TestServer, assert_error, assert_status_error, assert_user_shape, timestamp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tinybase::config::{AuthSettings, Registration};
 
 const PASSWORD: &str = "correct horse";
 
@@ -479,13 +480,189 @@ async fn login_is_rate_limited_per_email() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn registration_is_not_rate_limited() {
-    let server = TestServer::start_with(|s| s.auth.login_limit_per_email = 1).await;
+async fn registration_does_not_count_against_the_login_limits() {
+    let server = TestServer::start_with(|s| {
+        s.auth.login_limit_per_email = 1;
+        s.auth.login_limit_per_ip = 1;
+    })
+    .await;
     for i in 0..3 {
         server
             .register(&format!("reg{i}@example.com"), PASSWORD)
             .await;
     }
+    server.login("reg0@example.com", PASSWORD).await;
+}
+
+/// Sends one registration; returns the status and body.
+async fn try_register(
+    client: &reqwest::Client,
+    server: &TestServer,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let response = client
+        .post(server.url("/api/auth/register"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    common::read(response).await
+}
+
+/// A client whose connections come from `ip` (any 127.x.y.z address reaches the server).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_is_rate_limited_per_ip_by_default() {
+    // The shipped defaults, not the test harness's.
+    let server = TestServer::start_with(|s| s.auth = AuthSettings::default()).await;
+    let limit = AuthSettings::default().registration_limit_per_ip;
+    assert!((1..100).contains(&limit), "default limit {limit}");
+    server.register("taken@example.com", PASSWORD).await;
+    let attacker = client_from([127, 0, 0, 3]);
+
+    // Successes, taken emails (409) and bad input (422) all count, up to the limit...
+    let mut statuses = Vec::new();
+    for i in 0..limit {
+        let (email, password) = match i % 3 {
+            0 => ("taken@example.com".to_owned(), PASSWORD),
+            1 => (format!("short{i}@example.com"), "short"),
+            _ => (format!("new{i}@example.com"), PASSWORD),
+        };
+        let (status, body) = try_register(&attacker, &server, &email, password).await;
+        assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "attempt {i}: {body}");
+        statuses.push(status);
+    }
+    for expected in [
+        StatusCode::CREATED,
+        StatusCode::CONFLICT,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    ] {
+        assert!(statuses.contains(&expected), "{statuses:?}");
+    }
+
+    // ...and then every attempt from that address is refused before the email is looked at,
+    // well before 100 a minute: a taken email no longer answers 409.
+    let users = server.user_count().await;
+    for (email, password) in [
+        ("taken@example.com", PASSWORD),
+        ("fresh@example.com", PASSWORD),
+        ("bad", "x"),
+    ] {
+        let response = attacker
+            .post(server.url("/api/auth/register"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        let retry_after: u64 = response
+            .headers()
+            .get("retry-after")
+            .expect("retry-after header")
+            .to_str()
+            .unwrap()
+            .parse()
+            .expect("retry-after is whole seconds");
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        let response = common::read(response).await;
+        assert_status_error(&response, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    }
+    assert_eq!(
+        server.user_count().await,
+        users,
+        "a refused attempt created a user"
+    );
+
+    // Other addresses are not affected, nor is logging in from the limited one.
+    let (status, body) = try_register(
+        &client_from([127, 0, 0, 4]),
+        &server,
+        "other@example.com",
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let response = attacker
+        .post(server.url("/api/auth/login"))
+        .json(&json!({ "email": "taken@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_limit_follows_the_setting() {
+    let server = TestServer::start_with(|s| s.auth.registration_limit_per_ip = 2).await;
+    let client = client_from([127, 0, 0, 5]);
+    for i in 0..2 {
+        let (status, body) =
+            try_register(&client, &server, &format!("u{i}@example.com"), PASSWORD).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let response = try_register(&client, &server, "u2@example.com", PASSWORD).await;
+    assert_status_error(&response, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let message = response.1["error"]["message"].as_str().unwrap();
+    assert!(message.contains("registrations"), "{message}");
+
+    // 0 switches it off.
+    let server = TestServer::start_with(|s| s.auth.registration_limit_per_ip = 0).await;
+    for i in 0..25 {
+        let (status, body) = try_register(&client, &server, &format!("bad{i}"), PASSWORD).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    }
+    server.register("after@example.com", PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_registration_is_403_and_admins_still_create_users() {
+    let server = TestServer::start_with(|s| s.auth.registration = Registration::Closed).await;
+    let admin = server.admin_token().await;
+    let before = server.user_count().await;
+    for (email, password) in [
+        ("new@example.com", PASSWORD),
+        // A taken email gets the same answer: closed registration is no email oracle.
+        (common::ADMIN_EMAIL, PASSWORD),
+        ("not an email", "x"),
+    ] {
+        let response = server
+            .post(
+                "/api/auth/register",
+                None,
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        let error = assert_status_error(&response, StatusCode::FORBIDDEN, "registration_closed");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("registration is closed"),
+            "{error}"
+        );
+    }
+    assert_eq!(server.user_count().await, before);
+
+    let (status, body) = server
+        .post(
+            "/api/admin/users",
+            Some(&admin),
+            json!({ "email": "invited@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server.login("invited@example.com", PASSWORD).await;
+
+    // Open (the default) really is open.
+    let server = TestServer::start_with(|s| s.auth.registration = Registration::Open).await;
+    server.register("new@example.com", PASSWORD).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -846,7 +846,7 @@ export interface paths {
         put?: never;
         /**
          * Register
-         * @description Creates a user account and signs it in. 409 when the email is taken, 422 for a bad email or a password under 8 characters.
+         * @description Creates a user account and signs it in. 409 when the email is taken, 422 for a bad email or a password under 8 characters, 403 `registration_closed` when the server does not take sign-ups. Attempts are rate-limited per client IP (429 with Retry-After).
          */
         post: {
             parameters: {

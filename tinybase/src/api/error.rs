@@ -57,14 +57,14 @@ impl IntoResponse for Error {
             tracing::error!(error = %self, "request failed");
         } else {
             tracing::debug!(
-                code = kind.code(),
+                code = self.code(),
                 message = self.message(),
                 "request rejected"
             );
         }
         let envelope = ErrorEnvelope {
             error: ErrorBody {
-                code: kind.code().to_owned(),
+                code: self.code().to_owned(),
                 message: self.message().to_owned(),
                 details: self.details().cloned(),
             },

@@ -26,7 +26,7 @@ pub use docs::ApiDocs;
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
 
 use crate::api::extract::BEARER_SCHEME;
-use crate::auth::LoginRateLimiter;
+use crate::auth::{LoginRateLimiter, RegistrationRateLimiter};
 use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
@@ -43,6 +43,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Login throttling.
     pub login_limiter: Arc<LoginRateLimiter>,
+    /// Registration throttling.
+    pub registration_limiter: Arc<RegistrationRateLimiter>,
     /// Collections and records.
     pub collections: Collections,
     /// Runs functions.
@@ -76,6 +78,8 @@ impl AppState {
             settings.auth.login_limit_per_email,
             settings.auth.login_limit_per_ip,
         );
+        let registration_limiter =
+            RegistrationRateLimiter::new(settings.auth.registration_limit_per_ip);
         let docs = ApiDocs::default();
         let refreshed = docs.clone();
         // Rebuilt synchronously, so the response to a schema change already implies an
@@ -85,6 +89,7 @@ impl AppState {
             db,
             settings: Arc::new(settings),
             login_limiter: Arc::new(login_limiter),
+            registration_limiter: Arc::new(registration_limiter),
             collections,
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
             scheduler: SchedulerHandle::default(),

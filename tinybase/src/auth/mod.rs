@@ -1,5 +1,6 @@
-//! Authentication: who is calling, users, password hashing, bearer tokens and login
-//! throttling. No HTTP here: the API's extractors (in `api/extract`) build on this.
+//! Authentication: who is calling, users, password hashing, bearer tokens and login and
+//! registration throttling. No HTTP here: the API's extractors (in `api/extract`) build
+//! on this.
 
 mod caller;
 pub mod password;
@@ -9,5 +10,5 @@ pub mod token;
 pub mod users;
 
 pub use caller::Caller;
-pub use rate_limit::LoginRateLimiter;
+pub use rate_limit::{LoginRateLimiter, RegistrationRateLimiter};
 pub use users::User;

@@ -1,10 +1,12 @@
-//! Login throttling: a fixed one-minute window per (client IP, email) and per client IP.
+//! Throttling of logins and registrations: fixed one-minute windows per client IP (and,
+//! for logins, per client IP and email).
 //!
-//! Kept in memory: limits protect one process from password guessing, and a restart
-//! forgetting them is harmless. Entries whose window has passed are swept when the map
-//! grows, so memory stays bounded by the attempts of the last minute.
+//! Kept in memory: limits protect one process from password guessing and mass sign-ups,
+//! and a restart forgetting them is harmless. Entries whose window has passed are swept
+//! when the map grows, so memory stays bounded by the attempts of the last minute.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,18 +22,13 @@ const SWEEP_AT: usize = 10_000;
 pub struct LoginRateLimiter {
     per_email: u32,
     per_ip: u32,
-    windows: Mutex<HashMap<Key, Window>>,
+    windows: Windows<LoginKey>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
-enum Key {
+enum LoginKey {
     Ip(IpAddr),
     IpEmail(IpAddr, String),
-}
-
-struct Window {
-    started: Instant,
-    attempts: u32,
 }
 
 impl LoginRateLimiter {
@@ -41,7 +38,7 @@ impl LoginRateLimiter {
         Self {
             per_email,
             per_ip,
-            windows: Mutex::new(HashMap::new()),
+            windows: Windows::default(),
         }
     }
 
@@ -50,16 +47,87 @@ impl LoginRateLimiter {
     /// # Errors
     /// 429 with the seconds to wait when either limit is exhausted.
     pub fn check(&self, ip: IpAddr, email: &str) -> Result<()> {
+        let keys = [
+            (LoginKey::Ip(ip), self.per_ip),
+            (LoginKey::IpEmail(ip, email.to_owned()), self.per_email),
+        ];
+        self.windows.count(keys).map_err(|retry_after_secs| {
+            too_many(
+                retry_after_secs,
+                format!("too many login attempts; try again in {retry_after_secs} s"),
+            )
+        })
+    }
+}
+
+/// Counts registration attempts per client IP and refuses those over the limit. Every
+/// attempt counts, including those refused because the email is taken: otherwise the
+/// "already exists" answer would be a free, unthrottled way to test which emails have
+/// accounts.
+pub struct RegistrationRateLimiter {
+    per_ip: u32,
+    windows: Windows<IpAddr>,
+}
+
+impl RegistrationRateLimiter {
+    /// A limiter allowing `per_ip` registration attempts per minute from one IP; zero
+    /// switches it off.
+    pub fn new(per_ip: u32) -> Self {
+        Self {
+            per_ip,
+            windows: Windows::default(),
+        }
+    }
+
+    /// Counts one attempt from `ip`.
+    ///
+    /// # Errors
+    /// 429 with the seconds to wait when the limit is exhausted.
+    pub fn check(&self, ip: IpAddr) -> Result<()> {
+        self.windows
+            .count([(ip, self.per_ip)])
+            .map_err(|retry_after_secs| {
+                too_many(
+                    retry_after_secs,
+                    format!("too many registrations; try again in {retry_after_secs} s"),
+                )
+            })
+    }
+}
+
+fn too_many(retry_after_secs: u64, message: String) -> Error {
+    Error::new(ErrorKind::RateLimited { retry_after_secs }, message)
+}
+
+/// Attempt counters per key, each in its own fixed window.
+struct Windows<K> {
+    windows: Mutex<HashMap<K, Window>>,
+}
+
+struct Window {
+    started: Instant,
+    attempts: u32,
+}
+
+impl<K> Default for Windows<K> {
+    fn default() -> Self {
+        Self {
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash> Windows<K> {
+    /// Counts one attempt against every `(key, limit)` pair, or against none of them when
+    /// any is exhausted; then `Err` holds the seconds until all of those windows end.
+    /// A limit of zero is no limit: that key is neither checked nor counted.
+    fn count<const N: usize>(&self, keys: [(K, u32); N]) -> Result<(), u64> {
         let now = Instant::now();
         // The lock guards plain counters; a panic cannot leave them inconsistent.
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
         }
-        let keys = [
-            (Key::Ip(ip), self.per_ip),
-            (Key::IpEmail(ip, email.to_owned()), self.per_email),
-        ];
         let mut wait = None;
         for (key, limit) in &keys {
             if *limit == 0 {
@@ -74,10 +142,7 @@ impl LoginRateLimiter {
             }
         }
         if let Some(retry_after_secs) = wait {
-            return Err(Error::new(
-                ErrorKind::RateLimited { retry_after_secs },
-                format!("too many login attempts; try again in {retry_after_secs} s"),
-            ));
+            return Err(retry_after_secs);
         }
         for (key, limit) in keys {
             if limit == 0 {
@@ -135,5 +200,23 @@ mod tests {
         for _ in 0..1000 {
             assert!(limiter.check(IP, "a@x.io").is_ok());
         }
+        let limiter = RegistrationRateLimiter::new(0);
+        for _ in 0..1000 {
+            assert!(limiter.check(IP).is_ok());
+        }
+    }
+
+    #[test]
+    fn registrations_are_limited_per_ip_apart_from_logins() {
+        let limiter = RegistrationRateLimiter::new(2);
+        assert!(limiter.check(IP).is_ok());
+        assert!(limiter.check(IP).is_ok());
+        let err = limiter.check(IP).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::RateLimited { retry_after_secs } if (1..=60).contains(&retry_after_secs)),
+            "{err:?}"
+        );
+        assert!(err.message().contains("registrations"), "{err:?}");
+        assert!(limiter.check(OTHER_IP).is_ok());
     }
 }

@@ -170,7 +170,7 @@ impl Executor {
             Err(err) => FinishedCall {
                 status: CallStatus::Failed,
                 duration_ms,
-                error_type: Some(error_type.unwrap_or(err.kind().code()).to_owned()),
+                error_type: Some(error_type.unwrap_or(err.code()).to_owned()),
                 error_message: Some(err.to_string()),
             },
         };

@@ -29,10 +29,15 @@ impl TestServer {
     }
 
     /// A server whose settings `tweak` adjusts first.
+    ///
+    /// Unlike a real server, registration is not rate-limited unless `tweak` turns the limit
+    /// on: many tests register more users from 127.0.0.1 than the default allows a minute.
+    /// The tests of the limit itself put the default back.
     pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = Settings::default();
         settings.database.url = dir.path().join("test.db").display().to_string();
+        settings.auth.registration_limit_per_ip = 0;
         tweak(&mut settings);
         let app = tinybase::App::new(settings)
             .build()

@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::{BearerToken, CurrentUser};
 use crate::api::extract::{ClientIp, Json};
 use crate::api::response::Created;
 use crate::auth::users::{self, NewUser, UserChanges};
 use crate::auth::{User, sessions};
+use crate::config::Registration;
+use crate::{Error, Result};
 
 /// Email and password, for registering and logging in.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -48,8 +49,17 @@ async fn session_for(state: &AppState, user: User) -> Result<AuthResponse> {
 
 async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<Credentials>,
 ) -> Result<Created<AuthResponse>> {
+    if state.settings.auth.registration == Registration::Closed {
+        return Err(
+            Error::forbidden("registration is closed; ask an admin for an account")
+                .with_code("registration_closed"),
+        );
+    }
+    // Counted before the email is looked at, so a taken email (409) costs an attempt too.
+    state.registration_limiter.check(ip)?;
     let new = NewUser {
         email: body.email,
         password: body.password,
@@ -92,9 +102,7 @@ async fn change_password(
     state.login_limiter.check(ip, &user.email)?;
     users::verify_credentials(&state.db, &user.email, body.current_password)
         .await
-        .map_err(|_| {
-            crate::Error::invalid_field("current_password", "is not the current password")
-        })?;
+        .map_err(|_| Error::invalid_field("current_password", "is not the current password"))?;
     let changes = UserChanges {
         password: Some(body.new_password),
         ..UserChanges::default()
@@ -126,7 +134,9 @@ pub fn routes() -> ApiRouter<AppState> {
             post_with(register, |op| {
                 op.tag("auth").summary("Register").description(
                     "Creates a user account and signs it in. 409 when the email is taken, \
-                     422 for a bad email or a password under 8 characters.",
+                     422 for a bad email or a password under 8 characters, 403 \
+                     `registration_closed` when the server does not take sign-ups. \
+                     Attempts are rate-limited per client IP (429 with Retry-After).",
                 )
             }),
         )
