@@ -207,6 +207,8 @@ pub async fn update(db: &Database, id: &str, changes: UserChanges) -> Result<Use
     let is_admin = changes.is_admin;
     db.write(move |tx| {
         let current = get_in(tx, &id)?;
+        // Counted inside the write transaction, never before it: writes run one at a time,
+        // so of two admins demoting each other at once the second sees one admin left.
         if current.is_admin && is_admin == Some(false) && admin_count(tx)? <= 1 {
             return Err(Error::conflict(
                 "this is the last admin; promote another user before demoting this one",
@@ -242,6 +244,7 @@ pub async fn delete(db: &Database, id: &str) -> Result<()> {
     let id = id.to_owned();
     db.write(move |tx| {
         let user = get_in(tx, &id)?;
+        // Inside the write transaction for the same reason as in `update`.
         if user.is_admin && admin_count(tx)? <= 1 {
             return Err(Error::conflict(
                 "this is the last admin; promote another user before deleting this one",
