@@ -27,3 +27,10 @@ pub(crate) const LIST_RESPONSE_MAX_BYTES: usize = 16 * 1024 * 1024;
 pub(crate) const CHANGE_LOG_MAX_AGE_DAYS: u32 = 7;
 /// The most change-log entries kept.
 pub(crate) const CHANGE_LOG_MAX_ROWS: u64 = 100_000;
+
+/// The longest request URI (path and query) answered normally; longer ones get 414.
+pub(crate) const MAX_URI_BYTES: usize = 16 * 1024;
+/// The most header bytes (names and values) a request may carry; more gets 431.
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// The most headers a request may carry; more gets 431.
+pub(crate) const MAX_HEADERS: usize = 100;

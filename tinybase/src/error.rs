@@ -28,8 +28,14 @@ pub enum ErrorKind {
     MethodNotAllowed,
     /// The request conflicts with the current state, e.g. a duplicate unique value.
     Conflict,
+    /// The client took too long to send the request body.
+    RequestTimeout,
     /// The request body is larger than the configured limit.
     PayloadTooLarge,
+    /// The request's URI (path and query) is longer than the server accepts.
+    UriTooLong,
+    /// The request's headers are larger, or more numerous, than the server accepts.
+    HeadersTooLarge,
     /// The request body has a content type other than JSON.
     UnsupportedMediaType,
     /// Well-formed input that breaks the rules; details name the fields.
@@ -55,7 +61,10 @@ impl ErrorKind {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
+            Self::RequestTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::UriTooLong => "uri_too_long",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Validation => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",

@@ -442,3 +442,196 @@ async fn cors_allows_only_configured_origins() {
         "{headers:?}"
     );
 }
+
+/// Asserts a raw response is the error envelope with `status` and `code`, sent as JSON
+/// with the standard headers.
+async fn assert_enveloped(response: Response, status: StatusCode, code: &str) {
+    assert_standard_headers(&response);
+    assert_json_content_type(&response);
+    let response = read(response).await;
+    assert_status_error(&response, status, code);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_path_parameters_are_400_in_the_envelope() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let (_, doc) = server.get("/openapi.json", None).await;
+    let mut checked = 0;
+    // Every documented path with parameters, each parameter replaced by bytes that are not
+    // UTF-8, with every documented method, as an admin (so only the path can be wrong).
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.contains('{') {
+            continue;
+        }
+        let bad: String = path
+            .split('/')
+            .map(|part| if part.starts_with('{') { "%FF" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let Ok(method) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                continue;
+            };
+            if method == Method::OPTIONS {
+                continue;
+            }
+            let mut request = server.request(method.clone(), &bad, Some(&admin));
+            if method != Method::GET && method != Method::DELETE {
+                request = request.json(&json!({}));
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{method} {bad}");
+            assert_enveloped(response, StatusCode::BAD_REQUEST, "bad_request").await;
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} operations have path parameters"
+    );
+
+    // Routes that are not in the document: the function call route and the admin UI.
+    for (method, path) in [
+        (Method::POST, "/api/functions/%FF"),
+        (Method::GET, "/admin/%FF"),
+    ] {
+        let response = server
+            .request(method.clone(), path, Some(&admin))
+            .send()
+            .await
+            .unwrap();
+        assert_enveloped(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_layer_refusals_use_the_envelope() {
+    let server = TestServer::start_with(|s| s.server.body_limit_bytes = 4096).await;
+    let before = server.user_count().await;
+    let register = server.url("/api/auth/register");
+
+    // A JSON body declared as something else.
+    let response = server
+        .client
+        .post(&register)
+        .header("content-type", "text/plain")
+        .body(r#"{"email": "a@example.com", "password": "password1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_enveloped(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+
+    // A body over the limit, announced by its length or streamed in chunks.
+    let big = format!(
+        r#"{{"email": "a@example.com", "password": "{}"}}"#,
+        "p".repeat(8192)
+    );
+    let response = server
+        .client
+        .post(&register)
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_enveloped(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let mut chunked = format!(
+        "POST /api/auth/register HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    for chunk in big.as_bytes().chunks(1000) {
+        chunked.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            chunk.len(),
+            std::str::from_utf8(chunk).unwrap()
+        ));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let (head, body) = raw_exchange(&server, chunked.as_bytes()).await;
+    assert!(head.starts_with("HTTP/1.1 413 "), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+
+    // A bad query parameter.
+    let response = server
+        .client
+        .get(server.url("/api/collections?page=many"))
+        .send()
+        .await
+        .unwrap();
+    assert_enveloped(response, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // A URI longer than the server accepts.
+    let long = format!("/api/collections?filter={}", "a".repeat(20 * 1024));
+    let response = server.client.get(server.url(&long)).send().await.unwrap();
+    assert_enveloped(response, StatusCode::URI_TOO_LONG, "uri_too_long").await;
+
+    // A header block larger than the server accepts, in one header or in several.
+    let response = server
+        .client
+        .get(server.url("/api/health"))
+        .header("x-big", "b".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_enveloped(
+        response,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers_too_large",
+    )
+    .await;
+    let mut request = server.client.get(server.url("/api/health"));
+    for i in 0..5 {
+        request = request.header(format!("x-part-{i}"), "c".repeat(8 * 1024));
+    }
+    let response = request.send().await.unwrap();
+    assert_enveloped(
+        response,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers_too_large",
+    )
+    .await;
+
+    // Just under the limits is fine.
+    let response = server
+        .client
+        .get(server.url(&format!("/api/health?x={}", "a".repeat(15 * 1024))))
+        .header("x-big", "b".repeat(30 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    assert_eq!(server.user_count().await, before);
+}
+
+/// Sends raw bytes on a new connection and reads the answer until the server closes it;
+/// returns the head and the body.
+async fn raw_exchange(server: &TestServer, request: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers and closes")
+    .unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a complete answer");
+    (head.to_owned(), body.to_owned())
+}

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::path::{Component, Path as FsPath, PathBuf};
 
 use aide::axum::ApiRouter;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +16,7 @@ use rust_embed::RustEmbed;
 
 use crate::Error;
 use crate::api::AppState;
+use crate::api::extract::Path;
 use crate::constants::ADMIN_PATH;
 
 /// The production build of the admin UI.

@@ -1,5 +1,5 @@
 //! Middleware wrapped around every route: request ids, access logs, CORS, security
-//! headers, the body limit and panic containment.
+//! headers, panic containment, limits on the request head and the body limit.
 
 use std::any::Any;
 
@@ -16,6 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use super::request_head;
 use super::request_id::{self, MakeUuidV7, REQUEST_ID_HEADER};
 use crate::Error;
 use crate::config::Settings;
@@ -57,6 +58,7 @@ pub(super) fn apply(router: Router, settings: &Settings) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_head::enforce_limits))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes));
     router.layer(middleware)
 }

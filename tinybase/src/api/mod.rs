@@ -10,6 +10,7 @@ pub mod extract;
 mod fallback;
 mod function_docs;
 mod layers;
+mod request_head;
 mod request_id;
 pub mod response;
 pub mod routes;

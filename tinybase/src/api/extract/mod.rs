@@ -1,9 +1,11 @@
 //! Every request extractor in one place, each rejecting with the error envelope: JSON
-//! bodies, record bodies, query strings, the client's IP and who is calling.
+//! bodies, record bodies, query strings, path parameters, the client's IP and who is
+//! calling.
 
 mod body;
 mod caller;
 mod client_ip;
+mod path;
 mod query;
 mod record_body;
 
@@ -11,5 +13,6 @@ pub use body::{Json, JsonValue, parse_json};
 pub use caller::{AdminUser, AnyCaller, BEARER_SCHEME, BearerToken, CurrentUser, MaybeBearer};
 pub(crate) use caller::{optional_bearer, required_bearer};
 pub use client_ip::ClientIp;
+pub use path::Path;
 pub use query::Query;
 pub use record_body::{ParsedRecord, RecordBody};

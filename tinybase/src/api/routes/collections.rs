@@ -2,7 +2,7 @@
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::NoContent;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AdminUser;
+use crate::api::extract::Path;
 use crate::api::extract::{AnyCaller, Json, Query};
 use crate::api::response::Created;
 use crate::auth::Caller;

@@ -5,13 +5,13 @@
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::Result;
-use crate::api::extract::{AnyCaller, JsonValue};
+use crate::api::extract::{AnyCaller, JsonValue, Path};
 use crate::api::{AppState, REQUEST_ID_HEADER};
 use crate::functions::{Executor, FunctionInfo, Invocation, Trigger};
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aide::axum::ApiRouter;
 use aide::axum::routing::{get_with, post_with};
 use aide::transform::TransformOperation;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::AppState;
-use crate::api::extract::{AnyCaller, Json, MaybeBearer, Query};
+use crate::api::extract::{AnyCaller, Json, MaybeBearer, Path, Query};
 use crate::realtime::{Connection, Event, Realtime, SubscriptionSpec};
 use crate::{Error, Result};
 

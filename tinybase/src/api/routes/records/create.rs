@@ -1,11 +1,12 @@
 //! `POST /api/collections/{name}/records`
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::RecordsPath;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AnyCaller;
+use crate::api::extract::Path;
 use crate::api::extract::RecordBody;
 use crate::api::response::Created;
 use crate::collections::Record;

@@ -1,12 +1,12 @@
 //! `DELETE /api/collections/{name}/records/{id}`
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::NoContent;
 
 use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
-use crate::api::extract::AnyCaller;
+use crate::api::extract::{AnyCaller, Path};
 
 pub(super) async fn handler(
     State(state): State<AppState>,

@@ -1,10 +1,11 @@
 //! `GET /api/collections/{name}/records`
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::RecordsPath;
 use crate::Result;
 use crate::api::AppState;
+use crate::api::extract::Path;
 use crate::api::extract::{AnyCaller, Query};
 use crate::api::response::JsonText;
 use crate::collections::{Record, RecordQuery};

@@ -1,11 +1,12 @@
 //! `GET /api/collections/{name}/records/{id}`
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AnyCaller;
+use crate::api::extract::Path;
 use crate::api::response::JsonText;
 use crate::collections::Record;
 

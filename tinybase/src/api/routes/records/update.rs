@@ -1,11 +1,12 @@
 //! `PATCH /api/collections/{name}/records/{id}`
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::RecordPath;
 use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AnyCaller;
+use crate::api::extract::Path;
 use crate::api::extract::RecordBody;
 use crate::collections::Record;
 
