@@ -2,7 +2,6 @@
 //! open and migrated), which hands out a router for tests or serves on a listener.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -128,9 +127,11 @@ impl Tinybase {
 
     /// Serves on `listener` until `shutdown` completes, then lets in-flight requests
     /// finish. Also runs periodic maintenance (expired-token pruning) while serving.
+    /// Clients too slow to send a request are cut off (the `server.*_timeout_seconds`
+    /// settings).
     ///
     /// # Errors
-    /// An I/O error from the listener.
+    /// None at present: accept errors are logged and retried. The `Result` leaves room.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -159,12 +160,7 @@ impl Tinybase {
             );
             tokio::spawn(scheduler.run(stopped))
         });
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        api::serve::serve(listener, router, &self.state.settings.server, shutdown).await;
         // Stop starting scheduled runs; let those in progress finish.
         let _ = stop.send(true);
         if let Some(scheduler) = scheduler {
@@ -173,7 +169,7 @@ impl Tinybase {
         maintenance.abort();
         checkpoints.abort();
         realtime.abort();
-        served.map_err(Error::from)
+        Ok(())
     }
 }
 

@@ -40,6 +40,10 @@ const BUILTIN_ADMIN_UI: &str = "builtin";
 /// Smallest allowed request body limit; anything lower would reject ordinary JSON requests.
 const MIN_BODY_LIMIT_BYTES: usize = 1024;
 
+/// Upper bound on the connection timeouts (a day): a client is never meant to take longer
+/// than that to send a request, and far larger values overflow deadline arithmetic.
+const MAX_CONNECTION_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
+
 /// Upper bound on token lifetime (ten years). Far larger values overflow date arithmetic
 /// when an expiry timestamp is computed, and are never intended anyway.
 const MAX_TOKEN_TTL_HOURS: u32 = 10 * 365 * 24;
@@ -78,6 +82,15 @@ pub struct ServerSettings {
     pub log_level: String,
     /// Largest accepted request body in bytes. Default 10 MiB.
     pub body_limit_bytes: usize,
+    /// Seconds a client has to send a request's line and headers, from their first byte;
+    /// a connection still sending them is then closed. 0 = no limit. Default 10.
+    pub header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body, from the end of its headers; a
+    /// handler still reading it then answers 408. 0 = no limit. Default 30.
+    pub body_timeout_seconds: u64,
+    /// Seconds a connection may stay open with no request on it (before the first one or
+    /// between kept-alive ones). 0 = no limit. Default 30.
+    pub keep_alive_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -88,6 +101,9 @@ impl Default for ServerSettings {
             debug: false,
             log_level: "info".to_owned(),
             body_limit_bytes: 10 * 1024 * 1024,
+            header_timeout_seconds: 10,
+            body_timeout_seconds: 30,
+            keep_alive_timeout_seconds: 30,
         }
     }
 }
@@ -378,6 +394,30 @@ static SETTINGS: &[Setting] = &[
         env: "TINYBASE_SERVER_BODY_LIMIT_BYTES",
         apply: |s, v| {
             s.server.body_limit_bytes = parse_uint(v, usize::MAX, "bytes")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "server.header_timeout_seconds",
+        env: "TINYBASE_SERVER_HEADER_TIMEOUT_SECONDS",
+        apply: |s, v| {
+            s.server.header_timeout_seconds = parse_uint(v, u64::MAX, "seconds")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "server.body_timeout_seconds",
+        env: "TINYBASE_SERVER_BODY_TIMEOUT_SECONDS",
+        apply: |s, v| {
+            s.server.body_timeout_seconds = parse_uint(v, u64::MAX, "seconds")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "server.keep_alive_timeout_seconds",
+        env: "TINYBASE_SERVER_KEEP_ALIVE_TIMEOUT_SECONDS",
+        apply: |s, v| {
+            s.server.keep_alive_timeout_seconds = parse_uint(v, u64::MAX, "seconds")?;
             Ok(())
         },
     },
@@ -751,6 +791,30 @@ impl Settings {
                 ),
             );
         }
+        for (key, value) in [
+            (
+                "server.header_timeout_seconds",
+                self.server.header_timeout_seconds,
+            ),
+            (
+                "server.body_timeout_seconds",
+                self.server.body_timeout_seconds,
+            ),
+            (
+                "server.keep_alive_timeout_seconds",
+                self.server.keep_alive_timeout_seconds,
+            ),
+        ] {
+            if value > MAX_CONNECTION_TIMEOUT_SECONDS {
+                return fail(
+                    key,
+                    format!(
+                        "{value} is out of range (expected 0 for no limit, or up to \
+                         {MAX_CONNECTION_TIMEOUT_SECONDS} seconds)"
+                    ),
+                );
+            }
+        }
         if let Err(message) = sqlite_path(&self.database.url) {
             return fail("database.url", message);
         }
@@ -1039,6 +1103,9 @@ mod tests {
         assert!(!s.server.debug);
         assert_eq!(s.server.log_level, "info");
         assert_eq!(s.server.body_limit_bytes, 10 * 1024 * 1024);
+        assert_eq!(s.server.header_timeout_seconds, 10);
+        assert_eq!(s.server.body_timeout_seconds, 30);
+        assert_eq!(s.server.keep_alive_timeout_seconds, 30);
         assert_eq!(s.database.url, "sqlite:///./tinybase.db");
         assert_eq!(s.database.path().unwrap(), PathBuf::from("./tinybase.db"));
         assert_eq!(s.auth.token_ttl_hours, 24);
@@ -1148,6 +1215,9 @@ mod tests {
             ("TINYBASE_DEBUG", "YES"),
             ("TINYBASE_LOG_LEVEL", "debug"),
             ("TINYBASE_SERVER_BODY_LIMIT_BYTES", "2048"),
+            ("TINYBASE_SERVER_HEADER_TIMEOUT_SECONDS", "3"),
+            ("TINYBASE_SERVER_BODY_TIMEOUT_SECONDS", "0"),
+            ("TINYBASE_SERVER_KEEP_ALIVE_TIMEOUT_SECONDS", "120"),
             ("TINYBASE_DB_URL", "data/app.db"),
             ("TINYBASE_AUTH_TOKEN_TTL_HOURS", "2"),
             ("TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL", "0"),
@@ -1171,6 +1241,9 @@ mod tests {
                 debug: true,
                 log_level: "debug".to_owned(),
                 body_limit_bytes: 2048,
+                header_timeout_seconds: 3,
+                body_timeout_seconds: 0,
+                keep_alive_timeout_seconds: 120,
             },
             database: DatabaseSettings {
                 url: "data/app.db".to_owned(),
@@ -1566,6 +1639,21 @@ mod tests {
             "minimum 1024",
         );
         check(
+            |s| s.server.header_timeout_seconds = 86_401,
+            "server.header_timeout_seconds",
+            "out of range",
+        );
+        check(
+            |s| s.server.body_timeout_seconds = u64::MAX,
+            "server.body_timeout_seconds",
+            "up to 86400 seconds",
+        );
+        check(
+            |s| s.server.keep_alive_timeout_seconds = 100_000,
+            "server.keep_alive_timeout_seconds",
+            "0 for no limit",
+        );
+        check(
             |s| s.scheduler.interval_seconds = 0,
             "scheduler.interval_seconds",
             "at least 1",
@@ -1597,6 +1685,9 @@ mod tests {
         let mut s = Settings::default();
         s.server.port = 0;
         s.server.body_limit_bytes = 1024;
+        s.server.header_timeout_seconds = 0;
+        s.server.body_timeout_seconds = 86_400;
+        s.server.keep_alive_timeout_seconds = 1;
         s.auth.token_ttl_hours = 1;
         s.auth.login_limit_per_email = 0;
         s.scheduler.interval_seconds = 1;

@@ -34,3 +34,9 @@ pub(crate) const MAX_URI_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The most headers a request may carry; more gets 431.
 pub(crate) const MAX_HEADERS: usize = 100;
+/// The HTTP parser's own ceilings, above the limits just above so those are normally
+/// what a client meets (in the error envelope). A request over these gets the parser's
+/// bare 431 and the connection closed.
+pub(crate) const PARSER_MAX_HEADERS: usize = 128;
+/// See [`PARSER_MAX_HEADERS`]: request line and headers together.
+pub(crate) const PARSER_MAX_HEAD_BYTES: usize = 64 * 1024;

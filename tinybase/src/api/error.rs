@@ -78,6 +78,12 @@ impl IntoResponse for Error {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
+        if kind == ErrorKind::RequestTimeout {
+            // The rest of the body may still be trickling in: do not wait for it.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if kind == ErrorKind::Unauthorized {
             response
                 .headers_mut()

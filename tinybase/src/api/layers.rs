@@ -1,9 +1,13 @@
 //! Middleware wrapped around every route: request ids, access logs, CORS, security
-//! headers, panic containment, limits on the request head and the body limit.
+//! headers, panic containment, limits on the request head, the body limit and the body
+//! deadline.
 
 use std::any::Any;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{self, HeaderValue};
 use axum::http::{Method, Request};
@@ -13,6 +17,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::{DeadlineBody, RequestBodyDeadlineLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -60,7 +65,22 @@ pub(super) fn apply(router: Router, settings: &Settings) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(request_head::enforce_limits))
         .layer(DefaultBodyLimit::max(settings.server.body_limit_bytes));
-    router.layer(middleware)
+    let router = router.layer(middleware);
+    match settings.server.body_timeout_seconds {
+        0 => router,
+        seconds => with_body_deadline(router, Duration::from_secs(seconds)),
+    }
+}
+
+/// Gives every request body `deadline` from the end of the request head to arrive in
+/// full; reading it later fails, which the body extractors answer with 408. Against
+/// clients trickling a body to hold a connection (and a handler) open.
+fn with_body_deadline(router: Router, deadline: Duration) -> Router {
+    router.layer(
+        ServiceBuilder::new()
+            .layer(RequestBodyDeadlineLayer::new(deadline))
+            .map_request(|request: Request<DeadlineBody<Body>>| request.map(Body::new)),
+    )
 }
 
 /// CORS is off unless origins are configured; `*` allows any origin.

@@ -14,6 +14,8 @@ mod request_head;
 mod request_id;
 pub mod response;
 pub mod routes;
+pub(crate) mod serve;
+mod slow_clients;
 
 use std::sync::Arc;
 

@@ -1,10 +1,10 @@
 //! Limits on the request line and headers, answered in the error envelope.
 //!
-//! The HTTP parser has hard limits of its own, but it answers a request over
-//! them with a bare status and no body before any of TinyBase runs. These limits are lower,
-//! so an oversized URI or header block normally gets a 414 or 431 in the envelope, with a
-//! request id, instead; only a request head over the parser's ceiling still gets the bare
-//! answer.
+//! The HTTP parser has hard limits of its own (set in `serve.rs`), but it answers a
+//! request over them with a bare status and no body before any of TinyBase runs. These
+//! limits are lower, so an oversized URI or header block normally gets a 414 or 431 in the
+//! envelope, with a request id, instead; only a request head over the parser's ceiling
+//! still gets the bare answer.
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, Uri};

@@ -11,13 +11,15 @@ use axum::http::{HeaderMap, StatusCode};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tower_http::timeout::TimeoutError;
 
 use crate::{Error, ErrorKind};
 
 /// A JSON request body of type `T`.
 ///
-/// Rejections: 415 without a JSON content type, 413 over the body limit, 400 when the body
-/// is not JSON at all, 422 when it is JSON of the wrong shape (with the field named).
+/// Rejections: 415 without a JSON content type, 413 over the body limit, 408 when the body
+/// arrives too slowly, 400 when the body is not JSON at all, 422 when it is JSON of the
+/// wrong shape (with the field named).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -44,7 +46,8 @@ pub(super) fn not_json() -> Error {
     )
 }
 
-/// Reads the whole body within the configured limit; 413 beyond it.
+/// Reads the whole body within the configured limit; 413 beyond it, 408 when it does not
+/// arrive in time (`server.body_timeout_seconds`).
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -52,10 +55,33 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Err
                 ErrorKind::PayloadTooLarge,
                 "the request body is larger than the server accepts",
             )
+        } else if timed_out(&rejection) {
+            body_timeout()
         } else {
             Error::bad_request(format!("could not read the request body: {rejection}"))
         }
     })
+}
+
+/// Whether reading a body failed because it did not arrive within the body deadline
+/// (anywhere in the chain of causes of `err`).
+pub(super) fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err.is::<TimeoutError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
+/// The 408 for a body that did not arrive in time (`server.body_timeout_seconds`).
+pub(super) fn body_timeout() -> Error {
+    Error::new(
+        ErrorKind::RequestTimeout,
+        "the request body did not arrive in time",
+    )
 }
 
 /// Any JSON value as the body, or `null` when the body is empty — for function inputs,

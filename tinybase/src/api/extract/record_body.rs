@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::body::{is_json, not_json, parse_json};
+use super::body::{body_timeout, is_json, not_json, parse_json, timed_out};
 use crate::api::AppState;
 use crate::{Error, ErrorKind};
 
@@ -99,6 +99,7 @@ impl FromRequest<AppState> for RecordBody {
             Err(err) if err.is::<LengthLimitError>() => {
                 Err(too_large(state, &path.name, limit.saturating_add(1)))
             }
+            Err(err) if timed_out(&*err) => Err(body_timeout()),
             Err(err) => Err(Error::bad_request(format!(
                 "could not read the request body: {err}"
             ))),

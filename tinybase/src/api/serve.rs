@@ -1,0 +1,151 @@
+//! Serving the router on a TCP listener: HTTP/1.1 connections with deadlines against slow
+//! clients, and a graceful shutdown.
+//!
+//! `axum::serve` takes no configuration (no timeouts, no parser limits), so connections are
+//! accepted and driven here with hyper directly, the way `axum::serve` does it: one task
+//! per connection, in-flight requests finished on shutdown. Each connection's task also
+//! drops it when its [`Watch`] deadline passes (see `slow_clients.rs`).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::serve::Listener;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use super::slow_clients::{Timeouts, TrackedBody, Watch, WatchedIo};
+use crate::config::ServerSettings;
+use crate::constants::{PARSER_MAX_HEAD_BYTES, PARSER_MAX_HEADERS};
+
+/// Serves `router` on `listener` until `shutdown` completes, then waits for the requests
+/// in progress to finish.
+pub(crate) async fn serve(
+    mut listener: TcpListener,
+    router: Router,
+    settings: &ServerSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let timeouts = Timeouts {
+        header: seconds(settings.header_timeout_seconds),
+        keep_alive: seconds(settings.keep_alive_timeout_seconds),
+    };
+    // Dropped when shutting down: every connection task then finishes what it is doing.
+    let (stop_tx, stop_rx) = watch::channel(());
+    // Each connection task holds a clone; `closed()` completes when all are gone.
+    let (done_tx, done_rx) = watch::channel(());
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            // axum's accept retries on connection errors and backs off when out of files.
+            accepted = Listener::accept(&mut listener) => accepted,
+            () = &mut shutdown => break,
+        };
+        let connection = Connection {
+            router: router.clone(),
+            remote,
+            timeouts,
+        };
+        let stop = stop_rx.clone();
+        let done = done_rx.clone();
+        tokio::spawn(async move {
+            connection.run(stream, stop).await;
+            drop(done);
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(done_rx);
+    done_tx.closed().await;
+}
+
+fn seconds(value: u64) -> Option<Duration> {
+    (value > 0).then(|| Duration::from_secs(value))
+}
+
+/// One accepted connection.
+struct Connection {
+    router: Router,
+    remote: SocketAddr,
+    timeouts: Timeouts,
+}
+
+impl Connection {
+    /// Serves requests until the client is done, too slow, or the server shuts down.
+    async fn run(self, stream: TcpStream, mut stop: watch::Receiver<()>) {
+        let watch = Watch::new(self.timeouts);
+        let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(&watch)));
+        let router = self.router;
+        let remote = self.remote;
+        let requests = Arc::clone(&watch);
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let in_flight = requests.request_started();
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(request).await?;
+                Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
+            }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            // The deadlines are ours; hyper's would also bound idle time (and needs a timer).
+            .header_read_timeout(None)
+            .max_headers(PARSER_MAX_HEADERS)
+            .max_header_size(PARSER_MAX_HEAD_BYTES);
+        let mut conn = pin!(builder.serve_connection(io, service));
+        let mut stopping = false;
+        loop {
+            let deadline = watch.deadline();
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(err) = result {
+                        tracing::trace!(%err, "connection ended with an error");
+                    }
+                    return;
+                }
+                changed = stop.changed(), if !stopping => {
+                    // Only an error can come: the sender is dropped to signal shutdown.
+                    let _ = changed;
+                    if !watch.is_busy() {
+                        // Nothing to finish: not even a request whose head is complete.
+                        return;
+                    }
+                    // Finish the request in progress, then close.
+                    stopping = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+                () = watch.changed() => {}
+                () = sleep_until(deadline) => {
+                    if watch.deadline().is_some_and(|d| d <= tokio::time::Instant::now()) {
+                        if watch.was_reading_head() {
+                            tracing::debug!(client = %remote, "closed a connection: request head too slow");
+                        } else {
+                            tracing::trace!(client = %remote, "closed an idle connection");
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
