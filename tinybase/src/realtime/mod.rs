@@ -127,7 +127,9 @@ impl Realtime {
                         identity: Identity::Anonymous,
                         sender: Some(sender.clone()),
                         replaying: false,
-                        last_seq: self.inner.dispatched.load(Ordering::Acquire),
+                        // Changes committed before it connected are not its business,
+                        // even if delivery has not reached them yet.
+                        last_seq: self.newest_committed(),
                         disconnected_at: None,
                     },
                 );
@@ -251,7 +253,7 @@ impl Realtime {
         if !covered {
             let _ = sender.try_send(Event::Reset);
             if let Some(client) = self.lock().get_mut(client_id) {
-                client.last_seq = self.inner.dispatched.load(Ordering::Acquire);
+                client.last_seq = self.newest_committed();
             }
             self.finish_replay(client_id);
             return Ok(());
@@ -286,6 +288,16 @@ impl Realtime {
                 return Ok(());
             }
         }
+    }
+
+    /// The newest change known to have committed: announced by the writer's caller
+    /// before it answers, so it covers every write a client has seen answered.
+    fn newest_committed(&self) -> i64 {
+        self.inner
+            .collections
+            .change_feed()
+            .latest()
+            .max(self.inner.dispatched.load(Ordering::Acquire))
     }
 
     fn finish_replay(&self, client_id: &str) {
