@@ -203,6 +203,50 @@ async fn settings_layer_defaults_then_file_then_env_then_flags() {
     assert_ne!(server.port(), busy);
 }
 
+#[tokio::test]
+async fn the_access_log_line_carries_the_request_id() {
+    let (_guard, dir) = workdir();
+    let mut server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
+    let client = reqwest::Client::new();
+
+    // An id the client sends is kept, and logged with the request's outcome.
+    let response = client
+        .get(format!("{}/api/health", server.base))
+        .header("x-request-id", "e2e-trace-7f3a9c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-request-id"], "e2e-trace-7f3a9c");
+    let line = server
+        .wait_for_log(Duration::from_secs(10), |l| l.contains("e2e-trace-7f3a9c"))
+        .unwrap_or_else(|| panic!("no log line has the id:\n{}", server.log.join("\n")));
+    assert!(
+        line.contains("/api/health") && line.contains("status=200"),
+        "{line}"
+    );
+
+    // One the server makes up is logged the same way, for an error answer too.
+    let response = client
+        .get(format!("{}/api/no-such-route", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let line = server
+        .wait_for_log(Duration::from_secs(10), |l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no log line has {id}:\n{}", server.log.join("\n")));
+    assert!(
+        line.contains("/api/no-such-route") && line.contains("status=404"),
+        "{line}"
+    );
+}
+
 #[test]
 fn bad_configuration_fails_start_up_naming_the_key_and_source() {
     let (_guard, dir) = workdir();
