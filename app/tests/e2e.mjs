@@ -10,7 +10,6 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -23,18 +22,6 @@ const shots = process.env.E2E_SCREENSHOTS || tmpdir()
 const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' }
 
 let server, browser, dir, base
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => ok(port))
-    })
-  })
-}
 
 function serverBinary() {
   if (process.env.TINYBASE_E2E_BIN) return process.env.TINYBASE_E2E_BIN
@@ -60,23 +47,49 @@ async function waitForHealth(url, ms = 20000) {
   throw new Error('the server did not start')
 }
 
+// Starts the server on port 0 (it takes a free port itself: a port picked here first could
+// be taken by someone else before the server binds it) and reads the port from its log.
+function startServer() {
+  return new Promise((ok, fail) => {
+    const child = spawn(serverBinary(), ['serve', '--host', '127.0.0.1', '--port', '0'], {
+      cwd: dir,
+      env: {
+        // The server refuses TINYBASE_* variables it does not know, such as this test's own.
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TINYBASE_E2E_BIN')),
+        TINYBASE_DB_URL: join(dir, 'e2e.db'),
+        TINYBASE_ADMIN_EMAIL: ADMIN.email,
+        TINYBASE_ADMIN_PASSWORD: ADMIN.password,
+        // Warnings, and the line that says where it listens.
+        RUST_LOG: 'warn,tinybase::cli=info',
+      },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    })
+    let log = ''
+    let listening = false
+    const timer = setTimeout(() => fail(new Error(`the server did not start listening:\n${log}`)), 60000)
+    child.stderr.on('data', (chunk) => {
+      process.stderr.write(chunk)
+      if (listening) return
+      log += chunk
+      const found = log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/)
+      if (found) {
+        listening = true
+        clearTimeout(timer)
+        ok({ child, url: found[1] })
+      }
+    })
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      if (!listening) fail(new Error(`the server exited with ${code}:\n${log}`))
+    })
+  })
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tinybase-e2e-'))
-  const port = await freePort()
-  base = `http://127.0.0.1:${port}`
-  server = spawn(serverBinary(), ['serve', '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: dir,
-    env: {
-      // The server refuses TINYBASE_* variables it does not know, such as this test's own.
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'TINYBASE_E2E_BIN')),
-      TINYBASE_DB_URL: join(dir, 'e2e.db'),
-      TINYBASE_ADMIN_EMAIL: ADMIN.email,
-      TINYBASE_ADMIN_PASSWORD: ADMIN.password,
-      TINYBASE_LOG_LEVEL: 'warn',
-      RUST_LOG: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
+  const started = await startServer()
+  server = started.child
+  base = started.url
   await waitForHealth(base)
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',

@@ -16,6 +16,9 @@ through the HTTP API, and measures without a restart, as a user's server would b
 "offline", the default of --scaling, writes the records into the stopped server's SQLite
 file. The floor, a bare axum + tokio server answering every get by id with one fixed
 record, is measured in the same rounds: the fastest get this machine can serve.
+
+Any failed request (a non-2xx answer, a timeout, a socket error) makes the run exit with
+status 1 after writing the report: its numbers would not be the workload's.
 """
 
 from __future__ import annotations
@@ -278,6 +281,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python3 tests/bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
     tmp_root = Path(tempfile.mkdtemp(prefix="tinybase-bench-"))
+    medians: dict = {}
+    curves: dict = {}
     try:
         if not args.skip_main:
             medians, versions = main_benchmark(args, tb_bin, pb_bin, floor_bin, tmp_root)
@@ -299,7 +304,26 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     log(f"done in {time.time() - started:.0f} s")
+    failed = failed_requests(medians, curves)
+    if failed:
+        # A run whose requests failed measured something else than the workload: the
+        # numbers above are not to be trusted, and CI's smoke run must go red.
+        print("error: requests failed (non-2xx answers, timeouts or socket errors) in:",
+              file=sys.stderr)
+        for what, n in failed:
+            print(f"  {what}: {n}", file=sys.stderr)
+        return 1
     return 0
+
+
+def failed_requests(medians: dict, curves: dict) -> list[tuple[str, int]]:
+    """[("tinybase get", errors), ...] for every run that had failed requests."""
+    failed = [(f"{server} {workload}", m["errors"])
+              for (server, workload), m in medians.items() if m["errors"]]
+    for records, results in curves.items():
+        failed += [(f"{server} {workload} at {records:,} records", m["errors"])
+                   for (server, workload), m in results.items() if m["errors"]]
+    return failed
 
 
 if __name__ == "__main__":

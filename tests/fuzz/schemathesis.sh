@@ -20,19 +20,28 @@ fi
 
 cargo build --quiet -p blog
 data="$(mktemp -d)"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-export TINYBASE_DB_URL="$data/fuzz.db" TINYBASE_LOG_LEVEL=warn \
+# Port 0: the server takes a free port itself and logs it (a port picked beforehand could
+# be taken by someone else before the server binds it).
+export TINYBASE_DB_URL="$data/fuzz.db" RUST_LOG="warn,tinybase::cli=info" \
   TINYBASE_AUTH_LOGIN_LIMIT_PER_IP=0 TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL=0 \
   TINYBASE_AUTH_REGISTRATION_LIMIT_PER_IP=0 \
   TINYBASE_ADMIN_EMAIL=fuzz-admin@example.com TINYBASE_ADMIN_PASSWORD=fuzz-admin-password
-target/debug/blog serve --port "$port" > "$data/server.log" 2>&1 &
+target/debug/blog serve --host 127.0.0.1 --port 0 > "$data/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 100); do
-  curl -fsS "$base/api/health" > /dev/null 2>&1 && break
+base=""
+for _ in $(seq 300); do
+  base="$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$data/server.log" | head -1 | cut -d' ' -f3 || true)"
+  [[ -n "$base" ]] && break
+  kill -0 "$server" 2>/dev/null || break
   sleep 0.1
 done
+if [[ -z "$base" ]]; then
+  echo "error: the server did not start listening:" >&2
+  cat "$data/server.log" >&2
+  exit 1
+fi
+curl -fsS "$base/api/health" > /dev/null
 
 token="$(curl -fsS -X POST "$base/api/auth/login" -H 'content-type: application/json' \
   -d '{"email": "fuzz-admin@example.com", "password": "fuzz-admin-password"}' \

@@ -1,5 +1,5 @@
-//! The app the end-to-end tests run: a user's `main`, plus two functions the crash and
-//! load tests call.
+//! The app the end-to-end tests run: a user's `main`, plus the functions the crash, load
+//! and schedule tests call.
 
 use std::time::Duration;
 
@@ -26,6 +26,13 @@ async fn echo(_ctx: Context, input: Echo) -> Result<Echo> {
 #[tinybase::function(auth = "admin")]
 async fn slow_job(_ctx: Context) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(30)).await;
+    Ok(())
+}
+
+/// Takes a moment, like real work: what the schedule tests run.
+#[tinybase::function(auth = "admin")]
+async fn short_job(_ctx: Context) -> Result<()> {
+    tokio::time::sleep(Duration::from_millis(200)).await;
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! The command line as a user runs it: `init`, `serve`, `admin create`, configuration
-//! layering, bad configuration, and graceful shutdown on SIGTERM.
+//! layering, bad configuration, and graceful shutdown on SIGTERM and Ctrl-C (SIGINT).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{Server, free_port, login, run_app, workdir};
+use common::{Server, busy_port, login, run_app, workdir};
 
 const ADMIN_ENV: [(&str, &str); 2] = [
     ("TINYBASE_ADMIN_EMAIL", "boss@example.com"),
@@ -146,57 +146,105 @@ async fn admin_create_creates_then_promotes() {
 #[tokio::test]
 async fn settings_layer_defaults_then_file_then_env_then_flags() {
     let (_guard, dir) = workdir();
-    // Defaults: port 8000 is not asserted (it may be taken); the database default is.
-    let file_port = free_port();
-    std::fs::write(
-        dir.join("tinybase.toml"),
-        format!("[server]\nport = {file_port}\n\n[database]\nurl = \"sqlite:///./from-file.db\"\n"),
-    )
-    .unwrap();
+    // Which layer won is told by ports without guessing at free ones: port 0 (any free
+    // port) against one this test holds, where a server cannot start.
+    let (_held, busy) = busy_port();
+    let busy_text = busy.to_string();
+    let config = |port: &str| {
+        format!("[server]\nport = {port}\n\n[database]\nurl = \"sqlite:///./from-file.db\"\n")
+    };
+
+    // The file beats the defaults: any free port rather than 8000, and its database.
+    std::fs::write(dir.join("tinybase.toml"), config("0")).unwrap();
     let server = Server::start(&dir, &[], &[]).unwrap();
-    assert_eq!(server.port(), file_port, "the file sets the port");
+    assert_ne!(server.port(), 8000, "the file sets the port");
     assert!(
         dir.join("from-file.db").is_file(),
         "the file sets the database"
     );
     drop(server);
 
-    let env_port = free_port();
-    let port_text = env_port.to_string();
+    // The held port really stops a start.
+    std::fs::write(dir.join("tinybase.toml"), config(&busy_text)).unwrap();
+    let Err(refused) = Server::start(&dir, &[], &[]) else {
+        panic!("started on a taken port");
+    };
+    assert!(refused.contains(&busy_text), "{refused}");
+
+    // The environment beats the file.
     let server = Server::start(
         &dir,
         &[],
-        &[
-            ("TINYBASE_SERVER_PORT", &port_text),
-            ("TINYBASE_DB_URL", "env.db"),
-        ],
+        &[("TINYBASE_SERVER_PORT", "0"), ("TINYBASE_DB_URL", "env.db")],
     )
     .unwrap();
-    assert_eq!(server.port(), env_port, "env beats the file");
+    assert_ne!(server.port(), busy, "env beats the file");
     assert!(
         dir.join("env.db").is_file(),
         "env beats the file for the database"
     );
     drop(server);
 
-    let flag_port = free_port();
-    let flag_text = flag_port.to_string();
+    // A flag beats the environment.
     let server = Server::start(
         &dir,
-        &["--port", &flag_text],
-        &[("TINYBASE_SERVER_PORT", &port_text)],
+        &["--port", "0"],
+        &[("TINYBASE_SERVER_PORT", &busy_text)],
     )
     .unwrap();
-    assert_eq!(server.port(), flag_port, "the flag beats env");
+    assert_ne!(server.port(), busy, "the flag beats env");
     drop(server);
 
-    // An explicit --config file replaces ./tinybase.toml.
+    // An explicit --config file replaces ./tinybase.toml (which names the held port).
     let other = dir.join("other.toml");
-    let other_port = free_port();
-    std::fs::write(&other, format!("[server]\nport = {other_port}\n")).unwrap();
+    std::fs::write(&other, "[server]\nport = 0\n").unwrap();
     let other_arg = other.display().to_string();
     let server = Server::start(&dir, &["--config", &other_arg], &[]).unwrap();
-    assert_eq!(server.port(), other_port);
+    assert_ne!(server.port(), busy);
+}
+
+#[tokio::test]
+async fn the_access_log_line_carries_the_request_id() {
+    let (_guard, dir) = workdir();
+    let mut server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
+    let client = reqwest::Client::new();
+
+    // An id the client sends is kept, and logged with the request's outcome.
+    let response = client
+        .get(format!("{}/api/health", server.base))
+        .header("x-request-id", "e2e-trace-7f3a9c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-request-id"], "e2e-trace-7f3a9c");
+    let line = server
+        .wait_for_log(Duration::from_secs(10), |l| l.contains("e2e-trace-7f3a9c"))
+        .unwrap_or_else(|| panic!("no log line has the id:\n{}", server.log.join("\n")));
+    assert!(
+        line.contains("/api/health") && line.contains("status=200"),
+        "{line}"
+    );
+
+    // One the server makes up is logged the same way, for an error answer too.
+    let response = client
+        .get(format!("{}/api/no-such-route", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let line = server
+        .wait_for_log(Duration::from_secs(10), |l| l.contains(&id))
+        .unwrap_or_else(|| panic!("no log line has {id}:\n{}", server.log.join("\n")));
+    assert!(
+        line.contains("/api/no-such-route") && line.contains("status=404"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -240,13 +288,16 @@ fn bad_configuration_fails_start_up_naming_the_key_and_source() {
     assert!(!dir.join("tinybase.db").exists());
 }
 
-#[test]
-fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+/// Starts a server, puts a registration in flight (headers sent, the server reading the
+/// body), sends `signal`, and checks that the request still completes, the process exits
+/// with success, logs that it stopped, and no longer accepts connections.
+fn a_signal_lets_an_in_flight_request_finish(signal: &str) {
     let (_guard, dir) = workdir();
     let mut server = Server::start(&dir, &["--port", "0"], &[]).unwrap();
     let body = br#"{"email": "late@example.com", "password": "late-password"}"#;
 
-    // Send the headers and half the body, so the request is certainly in flight...
+    // Send the headers, asking to be told when the server wants the body: the interim
+    // `100 Continue` comes once the handler reads it, so the request is surely in flight.
     let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -254,30 +305,49 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
     write!(
         stream,
         "POST /api/auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .unwrap();
-    stream.write_all(&body[..10]).unwrap();
     stream.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let mut interim = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "connection closed");
+        interim.push(byte[0]);
+    }
+    let interim = String::from_utf8(interim).unwrap();
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
 
-    // ...then ask the server to stop, and finish the request afterwards.
-    server.terminate();
+    // Ask the server to stop, then finish the request.
+    server.signal(signal);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         server.child.try_wait().unwrap().is_none(),
-        "exited with a request in flight"
+        "exited on SIG{signal} with a request in flight"
     );
-    stream.write_all(&body[10..]).unwrap();
+    stream.write_all(body).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
 
     let status = server.wait();
-    assert!(status.success(), "exit status {status}");
+    assert!(status.success(), "SIG{signal}: exit status {status}");
+    let log = server.log.join("\n");
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
     assert!(
         TcpStream::connect(("127.0.0.1", server.port())).is_err(),
-        "still accepting connections after shutdown"
+        "still accepting connections after SIG{signal}"
     );
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    a_signal_lets_an_in_flight_request_finish("TERM");
+}
+
+#[test]
+fn ctrl_c_lets_an_in_flight_request_finish_then_exits_cleanly() {
+    a_signal_lets_an_in_flight_request_finish("INT");
 }

@@ -90,7 +90,15 @@ async fn acknowledged_writes_survive_a_kill_mid_load() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Kill once a good number of writes were acknowledged (with more still coming).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while acknowledged.lock().unwrap().len() <= 50 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "fewer than 50 writes acknowledged in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     kill_hard(&mut server);
     for writer in writers {
         writer.await.unwrap();

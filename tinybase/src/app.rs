@@ -120,6 +120,19 @@ impl Tinybase {
         &self.state.settings
     }
 
+    /// Runs one pass of the periodic housekeeping now and waits for it: the pass serving
+    /// runs at start and then hourly (expired tokens and call records older than
+    /// `functions.call_retention_days` go; planner statistics are refreshed). Serving
+    /// needs no call; this lets tests see a whole pass finish.
+    #[doc(hidden)]
+    pub async fn run_maintenance(&self) {
+        maintenance_pass(
+            &self.state.db,
+            self.state.settings.functions.call_retention_days,
+        )
+        .await;
+    }
+
     /// The complete HTTP router, without binding a port.
     pub fn router(&self) -> Router {
         api::router(self.state.clone())
@@ -173,32 +186,37 @@ impl Tinybase {
     }
 }
 
-/// Periodic housekeeping while the server runs: expired tokens and old call records go,
-/// and the query planner's statistics follow the data as it grows.
+/// Periodic housekeeping while the server runs: a pass at start, then hourly.
 async fn maintain(db: Database, call_retention_days: u32) {
     let mut every = tokio::time::interval(Duration::from_secs(MAINTENANCE_INTERVAL_SECS));
     loop {
         every.tick().await;
-        match sessions::prune_expired(&db).await {
+        maintenance_pass(&db, call_retention_days).await;
+    }
+}
+
+/// One housekeeping pass: expired tokens, old call records and old change-log entries go,
+/// and the query planner's statistics follow the data as it grows.
+async fn maintenance_pass(db: &Database, call_retention_days: u32) {
+    match sessions::prune_expired(db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "pruned expired tokens"),
+        Err(err) => tracing::warn!(%err, "could not prune expired tokens"),
+    }
+    if call_retention_days > 0 {
+        match calls::prune_older_than(db, call_retention_days).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "pruned expired tokens"),
-            Err(err) => tracing::warn!(%err, "could not prune expired tokens"),
+            Ok(n) => tracing::info!(count = n, "pruned old function calls"),
+            Err(err) => tracing::warn!(%err, "could not prune old function calls"),
         }
-        if call_retention_days > 0 {
-            match calls::prune_older_than(&db, call_retention_days).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(count = n, "pruned old function calls"),
-                Err(err) => tracing::warn!(%err, "could not prune old function calls"),
-            }
-        }
-        match changes::prune(&db, CHANGE_LOG_MAX_AGE_DAYS, CHANGE_LOG_MAX_ROWS).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(count = n, "pruned old entries of the change log"),
-            Err(err) => tracing::warn!(%err, "could not prune the change log"),
-        }
-        if let Err(err) = db.optimize().await {
-            tracing::warn!(%err, "could not refresh query statistics");
-        }
+    }
+    match changes::prune(db, CHANGE_LOG_MAX_AGE_DAYS, CHANGE_LOG_MAX_ROWS).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "pruned old entries of the change log"),
+        Err(err) => tracing::warn!(%err, "could not prune the change log"),
+    }
+    if let Err(err) = db.optimize().await {
+        tracing::warn!(%err, "could not refresh query statistics");
     }
 }
 

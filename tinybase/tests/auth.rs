@@ -420,6 +420,17 @@ async fn only_a_hash_of_the_token_is_stored() {
     assert_eq!(hash.len(), 64, "SHA-256 hex: {hash}");
     assert_eq!(hash, &tinybase::auth::token::hash(&token));
 
+    // What a copy of the database holds logs nobody in: the stored hash, with or without
+    // the token prefix, is refused as a bearer token, while the token itself works.
+    let (status, _) = server.get("/api/auth/me", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    for presented in [hash.clone(), format!("tb_{hash}"), hash.to_uppercase()] {
+        let response = server.get("/api/auth/me", Some(&presented)).await;
+        assert_status_error(&response, StatusCode::UNAUTHORIZED, "unauthorized");
+        let response = server.get("/api/admin/users", Some(&presented)).await;
+        assert_status_error(&response, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+
     // The password is stored hashed too.
     let email_hash: String = server
         .app
@@ -477,6 +488,77 @@ async fn login_is_rate_limited_per_email() {
 
     // Another email from the same client is still allowed.
     server.login("other@example.com", PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_rate_limited_per_client_ip_across_emails() {
+    let server = TestServer::start_with(|s| {
+        s.auth.login_limit_per_ip = 4;
+        s.auth.login_limit_per_email = 0;
+    })
+    .await;
+    server.register("ip@example.com", PASSWORD).await;
+    let login = |client: reqwest::Client, email: &str, password: &str| {
+        let request = client
+            .post(server.url("/api/auth/login"))
+            .json(&json!({ "email": email, "password": password }));
+        async move { request.send().await.unwrap() }
+    };
+    let here = server.client.clone();
+
+    // Four attempts from this address, each for another email (unknown ones, a wrong
+    // password, the right one), are all answered.
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        let response = common::read(login(here.clone(), email, "wrong password").await).await;
+        assert_status_error(&response, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let response = common::read(login(here.clone(), "ip@example.com", PASSWORD).await).await;
+    assert_eq!(response.0, StatusCode::OK, "{}", response.1);
+
+    // The fifth is refused whatever the email and password.
+    let refused = login(here.clone(), "ip@example.com", PASSWORD).await;
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let response = common::read(refused).await;
+    assert_status_error(&response, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let response = common::read(login(here.clone(), "d@example.com", "x").await).await;
+    assert_status_error(&response, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+
+    // Another client address has its own budget (127.0.0.2 is loopback too).
+    let elsewhere = reqwest::Client::builder()
+        .no_proxy()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+    let response = common::read(login(elsewhere, "ip@example.com", PASSWORD).await).await;
+    assert_eq!(response.0, StatusCode::OK, "{}", response.1);
+    // Registration from the limited address is not limited.
+    server.register("later@example.com", PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limits_of_zero_are_off() {
+    let server = TestServer::start_with(|s| {
+        s.auth.login_limit_per_ip = 0;
+        s.auth.login_limit_per_email = 0;
+    })
+    .await;
+    server.register("open@example.com", PASSWORD).await;
+    for _ in 0..12 {
+        let (status, body) = server
+            .post(
+                "/api/auth/login",
+                None,
+                json!({ "email": "open@example.com", "password": "wrong password" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    server.login("open@example.com", PASSWORD).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -264,8 +264,11 @@ async fn every_endpoint_is_documented_with_its_schemas() {
     }
 }
 
+/// The document's own structure for users: shared schemas, required request fields,
+/// parameters and the error envelope. (What the server really sends is checked against
+/// the document in `real_responses_match_the_documented_schemas`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn documented_schemas_match_what_the_server_sends() {
+async fn user_schemas_parameters_and_envelope_are_declared_consistently() {
     let server = TestServer::start().await;
     let doc = fetch_document(&server).await;
 

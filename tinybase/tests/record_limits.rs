@@ -1,12 +1,15 @@
 //! Limits that keep one client from making the server hold or send huge amounts: the
 //! per-collection record size, the byte budget of a list page, and the cap on costly
-//! filter comparisons. Over real HTTP against a real server.
+//! filter comparisons, and the cap of 500 on `per_page`. Over real HTTP against a real
+//! server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
 
-use common::records::{field_errors, item_ids, record_path, records_path};
+use common::records::{
+    assert_page, field_errors, item_ids, item_values, record_path, records_path,
+};
 use common::{TestServer, assert_status_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -282,4 +285,67 @@ async fn a_filter_with_too_many_contains_comparisons_is_400() {
         .list_records("notes", None, &[("filter", mixed.as_str())])
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_page_above_500_gives_500_of_more_records() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "many", "schema": {"fields": [{"name": "n", "type": "int"}]}}),
+        )
+        .await;
+    // 520 records, created over HTTP by four clients at once.
+    const TOTAL: i64 = 520;
+    let mut tasks = Vec::new();
+    for client in 0..4 {
+        let (http, url, token) = (
+            server.client.clone(),
+            server.url(&records_path("many")),
+            admin.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            for n in (client..TOTAL).step_by(4) {
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "n": n }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::CREATED);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+
+    for asked in ["501", "1000", "4294967295"] {
+        let page = server
+            .list_ok("many", None, &[("per_page", asked), ("sort", "n")])
+            .await;
+        assert_page(&page, 1, 500, 520, 2);
+        let values = item_values(&page, "n");
+        assert_eq!(values, (0..500).map(|n| json!(n)).collect::<Vec<_>>());
+    }
+    // The second page holds the rest.
+    let page = server
+        .list_ok(
+            "many",
+            None,
+            &[("per_page", "1000"), ("sort", "n"), ("page", "2")],
+        )
+        .await;
+    assert_page(&page, 2, 500, 520, 2);
+    assert_eq!(
+        item_values(&page, "n"),
+        (500..520).map(|n| json!(n)).collect::<Vec<_>>()
+    );
+    // Exactly 500 is allowed as it is.
+    let page = server.list_ok("many", None, &[("per_page", "500")]).await;
+    assert_page(&page, 1, 500, 520, 2);
+    assert_eq!(item_ids(&page).len(), 500);
 }

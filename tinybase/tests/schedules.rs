@@ -1,6 +1,12 @@
 //! Schedules over real HTTP with the real scheduler: validation on save, runs that happen
-//! when due (and only then), once-schedules switching off, no overlapping runs, missed
-//! runs caught up once, and two processes on one database never running a slot twice.
+//! when due (and only then) with their input, a one-second cadence, once-schedules
+//! switching off, pausing and deleting stopping runs, no overlapping runs, missed runs
+//! caught up once, and `scheduler.enabled = false`. (Two processes sharing one database
+//! are in the end-to-end tests: `tests/tests/schedules.rs`.)
+//!
+//! Waits are on conditions with deadlines. The only fixed waits are the windows in which
+//! a test checks that nothing happens (no run after a pause or delete); those can only
+//! fail when runs do happen.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -23,9 +29,20 @@ struct CountInput {
     count: u32,
 }
 
-/// Returns what the run was told.
+/// Records what the run was told (and by which schedule) in the `runs` collection, then
+/// returns it.
 #[tinybase::function(auth = "admin")]
-async fn count_to(_ctx: Context, input: CountInput) -> Result<CountInput> {
+async fn count_to(ctx: Context, input: CountInput) -> Result<CountInput> {
+    ctx.records_as_system()
+        .create(
+            "runs",
+            json!({
+                "count": input.count,
+                "trigger": ctx.trigger().as_str(),
+                "schedule": ctx.trigger_id(),
+            }),
+        )
+        .await?;
     Ok(input)
 }
 
@@ -178,8 +195,18 @@ async fn only_admins_manage_schedules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interval_schedule_runs_its_function_with_its_input() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|s| s.scheduler.interval_seconds = 1).await;
     let admin = server.admin_token().await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "runs", "schema": {"fields": [
+                {"name": "count", "type": "int"},
+                {"name": "trigger", "type": "string"},
+                {"name": "schedule", "type": "string"},
+            ]}}),
+        )
+        .await;
     let body = json!({
         "name": "count",
         "function_name": "count_to",
@@ -196,7 +223,7 @@ async fn an_interval_schedule_runs_its_function_with_its_input() {
     let first_due = time(&schedule["next_run_at"]);
     assert!(first_due > time(&schedule["created_at"]));
 
-    let calls = wait_for_calls(&server, &admin, &id, 2, Duration::from_secs(10)).await;
+    let calls = wait_for_calls(&server, &admin, &id, 2, Duration::from_secs(15)).await;
     let succeeded: Vec<_> = calls
         .iter()
         .filter(|c| c["status"] == "succeeded")
@@ -208,17 +235,103 @@ async fn an_interval_schedule_runs_its_function_with_its_input() {
         assert!(call["requested_by_user_id"].is_null());
         assert!(time(&call["started_at"]) >= first_due);
     }
+    // Each run got the schedule's input, and knew it was that schedule's run.
+    let runs = recorded_runs(&server, &admin).await;
+    assert!(runs.len() >= 2, "{runs:#?}");
+    for run in &runs {
+        assert_eq!(
+            run,
+            &json!({"count": 7, "trigger": "schedule", "schedule": id}),
+            "{runs:#?}"
+        );
+    }
 
-    let (_, schedule) = server
-        .get(&format!("/api/admin/schedules/{id}"), Some(&admin))
-        .await;
+    let path = format!("/api/admin/schedules/{id}");
+    let (_, schedule) = server.get(&path, Some(&admin)).await;
     let last = time(&schedule["last_run_at"]);
     let next = time(&schedule["next_run_at"]);
     assert!(next > last, "{schedule}");
+
+    // A changed input reaches the next runs.
+    let (status, changed) = server
+        .patch(&path, Some(&admin), json!({"input": {"count": 9}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    eventually(
+        "a run with the new input",
+        Duration::from_secs(15),
+        async || {
+            let runs = recorded_runs(&server, &admin).await;
+            runs.iter().any(|r| r["count"] == 9).then_some(())
+        },
+    )
+    .await;
+}
+
+/// The data of every record the `count_to` runs wrote, oldest first.
+async fn recorded_runs(server: &TestServer, token: &str) -> Vec<Value> {
+    let (status, page) = server
+        .get("/api/collections/runs/records?per_page=500", Some(token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["data"].clone())
+        .collect()
+}
+
+/// Polls `probe` until it gives a value, for at most `limit`; panics naming `what` if it
+/// never does.
+async fn eventually<T>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether a run of the schedule is claimed (going or about to start), from the database.
+async fn is_claimed(server: &TestServer, id: &str) -> bool {
+    let id = id.to_owned();
+    server
+        .app
+        .database()
+        .read(move |conn| {
+            Ok(conn.query_row(
+                "SELECT running_since IS NOT NULL FROM function_schedules WHERE id = ?1",
+                [&id],
+                |row| row.get::<_, bool>(0),
+            )?)
+        })
+        .await
+        .unwrap()
+}
+
+/// Finished calls of the schedule, in the order they started.
+async fn finished_calls(server: &TestServer, token: &str, id: &str) -> Vec<Value> {
+    let mut calls: Vec<Value> = calls_of(server, token, id)
+        .await
+        .into_iter()
+        .filter(|c| c["status"] != "running")
+        .collect();
+    calls.sort_by_key(|c| time(&c["started_at"]));
+    calls
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_one_second_interval_runs_every_second_until_deactivated() {
+async fn a_one_second_interval_runs_about_once_a_second() {
     let server = TestServer::start_with(|s| s.scheduler.interval_seconds = 1).await;
     let admin = server.admin_token().await;
     let (status, schedule) = server
@@ -227,35 +340,36 @@ async fn a_one_second_interval_runs_every_second_until_deactivated() {
     assert_eq!(status, StatusCode::CREATED, "{schedule}");
     let id = schedule["id"].as_str().unwrap().to_owned();
 
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let calls = calls_of(&server, &admin, &id).await;
-    assert!(
-        calls.len() >= 3,
-        "only {} runs in 6 s: {calls:#?}",
-        calls.len()
-    );
+    // Eight runs, timed by the server's own call records.
+    const RUNS: usize = 8;
+    let calls = eventually("eight runs", Duration::from_secs(40), async || {
+        let calls = finished_calls(&server, &admin, &id).await;
+        (calls.len() >= RUNS).then_some(calls)
+    })
+    .await;
     assert!(
         calls
             .iter()
             .all(|c| c["trigger_id"] == id.as_str() && c["trigger_type"] == "schedule")
     );
-
-    let (status, paused) = server
-        .patch(
-            &format!("/api/admin/schedules/{id}"),
-            Some(&admin),
-            json!({"is_active": false}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{paused}");
-    // A run already claimed may still finish; after that, nothing more.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let settled = calls_of(&server, &admin, &id).await.len();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        calls_of(&server, &admin, &id).await.len(),
-        settled,
-        "runs continued after deactivation"
+    let starts: Vec<DateTime<Utc>> = calls[..RUNS]
+        .iter()
+        .map(|c| time(&c["started_at"]))
+        .collect();
+    // Never faster than the interval: each run starts a second after the previous start.
+    for pair in starts.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= chrono::Duration::milliseconds(999),
+            "two runs {gap} apart: {starts:?}"
+        );
+    }
+    // And about once a second: seven gaps take well under the 14 s a two-second cadence
+    // would (a late wake-up delays one run; the next is still counted from its start).
+    let span = starts[RUNS - 1] - starts[0];
+    assert!(
+        span < chrono::Duration::milliseconds(10_500),
+        "{RUNS} runs took {span}: {starts:?}"
     );
 }
 
@@ -289,43 +403,75 @@ async fn a_berlin_cron_schedule_is_due_at_three_local_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_once_schedule_runs_once_then_switches_off() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|s| s.scheduler.interval_seconds = 1).await;
     let admin = server.admin_token().await;
-    let at = Utc::now() + chrono::Duration::seconds(2);
-    let body = json!({
-        "name": "once",
-        "function_name": "tick",
-        "schedule": {
-            "method": "once",
-            "date": at.format("%Y-%m-%d").to_string(),
-            "time": at.format("%H:%M:%S").to_string(),
-            "timezone": "UTC",
-        },
-    });
-    let (status, schedule) = server
-        .post("/api/admin/schedules", Some(&admin), body)
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{schedule}");
+    let (at, schedule) = create_once(&server, &admin, "tick").await;
     let id = schedule["id"].as_str().unwrap().to_owned();
-    assert_eq!(time(&schedule["next_run_at"]).timestamp(), at.timestamp());
+    assert_eq!(time(&schedule["next_run_at"]), at);
 
-    let calls = wait_for_calls(&server, &admin, &id, 1, Duration::from_secs(10)).await;
+    let calls = wait_for_calls(&server, &admin, &id, 1, Duration::from_secs(15)).await;
     assert_eq!(calls.len(), 1, "{calls:#?}");
     assert_eq!(calls[0]["status"], "succeeded");
-    assert!(time(&calls[0]["started_at"]).timestamp() >= at.timestamp());
+    assert!(time(&calls[0]["started_at"]) >= at, "{calls:#?}");
 
-    let (_, schedule) = server
-        .get(&format!("/api/admin/schedules/{id}"), Some(&admin))
-        .await;
-    assert_eq!(schedule["is_active"], false, "{schedule}");
-    assert!(schedule["next_run_at"].is_null());
-    assert!(!schedule["last_run_at"].is_null());
+    let path = format!("/api/admin/schedules/{id}");
+    let schedule = eventually(
+        "the schedule to switch off",
+        Duration::from_secs(10),
+        async || {
+            let (_, schedule) = server.get(&path, Some(&admin)).await;
+            (schedule["is_active"] == false).then_some(schedule)
+        },
+    )
+    .await;
+    assert!(schedule["next_run_at"].is_null(), "{schedule}");
+    let last_run = time(&schedule["last_run_at"]);
+    let started = time(&calls[0]["started_at"]);
+    assert!(
+        last_run <= started && started - last_run < chrono::Duration::seconds(1),
+        "last_run_at {last_run} is not the run's start {started}"
+    );
+    assert!(!is_claimed(&server, &id).await);
+    // Inactive and unclaimed, nothing can run it again; a short look confirms it.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(
         calls_of(&server, &admin, &id).await.len(),
         1,
         "it ran again"
     );
+}
+
+/// Creates a once-schedule of `function` for the next whole second at least two seconds
+/// ahead (whole, so the `HH:MM:SS` form loses nothing). A moment that is already past when
+/// the request arrives (a slow machine) is refused; then it tries the next one.
+async fn create_once(server: &TestServer, token: &str, function: &str) -> (DateTime<Utc>, Value) {
+    use chrono::{DurationRound, TimeDelta};
+    eventually(
+        "a once moment still ahead",
+        Duration::from_secs(30),
+        async || {
+            let at = (Utc::now() + TimeDelta::seconds(3))
+                .duration_trunc(TimeDelta::seconds(1))
+                .unwrap();
+            let body = json!({
+                "name": "once",
+                "function_name": function,
+                "schedule": {
+                    "method": "once",
+                    "date": at.format("%Y-%m-%d").to_string(),
+                    "time": at.format("%H:%M:%S").to_string(),
+                    "timezone": "UTC",
+                },
+            });
+            let (status, schedule) = server.post("/api/admin/schedules", Some(token), body).await;
+            if status == StatusCode::UNPROCESSABLE_ENTITY && at <= Utc::now() {
+                return None;
+            }
+            assert_eq!(status, StatusCode::CREATED, "{schedule}");
+            Some((at, schedule))
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -356,25 +502,49 @@ async fn runs_of_one_schedule_never_overlap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_and_deleting_stop_runs() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|s| s.scheduler.interval_seconds = 1).await;
     let admin = server.admin_token().await;
-    let (_, schedule) = server
-        .post(
-            "/api/admin/schedules",
-            Some(&admin),
-            json!({"name": "later", "function_name": "tick",
-                   "schedule": {"method": "interval", "unit": "hours", "value": 1}}),
-        )
+    let (status, schedule) = server
+        .post("/api/admin/schedules", Some(&admin), every_second("tick"))
         .await;
+    assert_eq!(status, StatusCode::CREATED, "{schedule}");
     let id = schedule["id"].as_str().unwrap().to_owned();
     let path = format!("/api/admin/schedules/{id}");
+    let runs_seen = async |at_least: usize| {
+        eventually("runs", Duration::from_secs(15), async || {
+            let n = finished_calls(&server, &admin, &id).await.len();
+            (n >= at_least).then_some(n)
+        })
+        .await
+    };
+    runs_seen(2).await;
 
+    // Pause: a run already claimed may finish; once none is claimed, nothing more runs.
     let (status, paused) = server
         .patch(&path, Some(&admin), json!({"is_active": false}))
         .await;
     assert_eq!(status, StatusCode::OK, "{paused}");
-    assert!(paused["next_run_at"].is_null());
+    assert!(paused["next_run_at"].is_null(), "{paused}");
+    eventually(
+        "the claimed run to finish",
+        Duration::from_secs(10),
+        async || (!is_claimed(&server, &id).await).then_some(()),
+    )
+    .await;
+    let settled = calls_of(&server, &admin, &id).await;
+    assert!(
+        settled.iter().all(|c| c["status"] != "running"),
+        "{settled:#?}"
+    );
+    // Three one-second slots pass without a run.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        calls_of(&server, &admin, &id).await.len(),
+        settled.len(),
+        "runs continued while paused"
+    );
 
+    // Resuming brings the runs back (so it was the pause that stopped them).
     let (status, resumed) = server
         .patch(
             &path,
@@ -385,22 +555,45 @@ async fn pausing_and_deleting_stop_runs() {
     assert_eq!(status, StatusCode::OK, "{resumed}");
     assert_eq!(resumed["name"], "renamed");
     let next = time(&resumed["next_run_at"]);
-    let expected = Utc::now() + chrono::Duration::hours(1);
-    assert!((next - expected).num_seconds().abs() < 60, "{resumed}");
+    assert!(next > time(&resumed["updated_at"]), "{resumed}");
+    assert!(
+        next <= Utc::now() + chrono::Duration::seconds(1),
+        "{resumed}"
+    );
+    runs_seen(settled.len() + 1).await;
 
+    // A bad change is refused and changes nothing.
     let (status, error) = server
         .patch(&path, Some(&admin), json!({"function_name": "nope"}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     let (_, unchanged) = server.get(&path, Some(&admin)).await;
     assert_eq!(unchanged["function_name"], "tick");
+    assert_eq!(unchanged["is_active"], true);
 
+    // Delete: at most the run already claimed starts after it, and it starts at once.
     let (status, _) = server.delete(&path, Some(&admin)).await;
+    let deleted = Utc::now();
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, error) = server.get(&path, Some(&admin)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
     let (status, _) = server.delete(&path, Some(&admin)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Four one-second slots pass.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after: Vec<DateTime<Utc>> = calls_of(&server, &admin, &id)
+        .await
+        .iter()
+        .map(|c| time(&c["started_at"]))
+        .filter(|started| *started > deleted)
+        .collect();
+    assert!(
+        after.len() <= 1
+            && after
+                .iter()
+                .all(|t| *t < deleted + chrono::Duration::seconds(2)),
+        "runs continued after the delete at {deleted}: {after:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,88 +636,81 @@ async fn missed_runs_during_downtime_run_once() {
             )?)
         })
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while count_runs().await.unwrap() == 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Wait for the first run to be recorded: the call finished and the claim released.
+    let next = eventually("the catch-up run", Duration::from_secs(15), async || {
+        let (claimed, next): (bool, Option<String>) = app
+            .database()
+            .read(|conn| {
+                Ok(conn.query_row(
+                    "SELECT running_since IS NOT NULL, next_run_at FROM function_schedules
+                     WHERE name = 'missed'",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        (!claimed && count_runs().await.unwrap() > 0).then_some(next)
+    })
+    .await;
+    // Decisive without waiting longer: the next run is a whole interval from now, so no
+    // further catch-up run can come before it.
+    let next: DateTime<Utc> = next
+        .expect("an interval schedule has a next run")
+        .parse()
+        .unwrap();
+    assert!(
+        next > Utc::now() + chrono::Duration::seconds(20),
+        "the next run is computed from now, not from the missed slots: {next}"
+    );
     assert_eq!(
         count_runs().await.unwrap(),
         1,
         "missed slots ran more than once"
     );
-    let next: String = app
-        .database()
-        .read(|conn| {
-            Ok(conn.query_row(
-                "SELECT next_run_at FROM function_schedules WHERE name = 'missed'",
-                [],
-                |row| row.get(0),
-            )?)
-        })
-        .await
-        .unwrap();
-    let next: DateTime<Utc> = next.parse().unwrap();
-    assert!(
-        next > Utc::now(),
-        "the next run is computed from now, not from the missed slots"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_servers_on_one_database_run_a_slot_once() {
+async fn a_server_with_the_scheduler_disabled_runs_no_schedules() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = tinybase::config::Settings::default();
-    settings.database.url = dir.path().join("shared.db").display().to_string();
-    settings.scheduler.interval_seconds = 1;
-    let first = tinybase::App::new(settings.clone()).build().await.unwrap();
-    let second = tinybase::App::new(settings).build().await.unwrap();
-    for app in [&first, &second] {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        tokio::spawn(app.clone().serve(listener, std::future::pending()));
-    }
-    // Several once-schedules due at the same moment, seen by both schedulers.
-    let at = tinybase::db::format_timestamp(Utc::now() + chrono::Duration::seconds(2));
-    let once = json!({"method": "once", "date": &at[..10], "time": &at[11..19], "timezone": "UTC"})
-        .to_string();
-    first
-        .database()
-        .write(move |tx| {
-            for n in 0..5 {
-                tx.execute(
-                    "INSERT INTO function_schedules (id, name, function_name, schedule, is_active,
-                         next_run_at, created_at, updated_at)
-                     VALUES (?1, ?2, 'tick', ?3, 1, ?4, ?4, ?4)",
-                    rusqlite_params(n, &once, &at),
-                )?;
-            }
-            Ok(())
-        })
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    let per_schedule: Vec<i64> = second
-        .database()
-        .read(|conn| {
-            let mut stmt = conn.prepare(
-                "SELECT COUNT(c.id) FROM function_schedules s
-                 LEFT JOIN function_calls c ON c.trigger_id = s.id GROUP BY s.id",
-            )?;
-            let counts = stmt
-                .query_map([], |row| row.get(0))?
-                .collect::<Result<Vec<i64>, _>>()?;
-            Ok(counts)
-        })
-        .await
-        .unwrap();
-    assert_eq!(per_schedule, vec![1; 5], "each slot must run exactly once");
-}
+    let db = dir.path().join("shared.db").display().to_string();
+    let url = db.clone();
+    let quiet = TestServer::start_with(move |s| {
+        s.database.url = url;
+        s.scheduler.enabled = false;
+        s.scheduler.interval_seconds = 1;
+    })
+    .await;
+    let admin = quiet.admin_token().await;
+    let (status, schedule) = quiet
+        .post("/api/admin/schedules", Some(&admin), every_second("tick"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{schedule}");
+    let id = schedule["id"].as_str().unwrap().to_owned();
+    let due = time(&schedule["next_run_at"]);
 
-fn rusqlite_params(n: i32, schedule: &str, at: &str) -> [String; 4] {
-    [
-        format!("01900000-0000-7000-8000-00000000001{n}"),
-        format!("slot {n}"),
-        schedule.to_owned(),
-        at.to_owned(),
-    ]
+    // Three seconds after it fell due, it has not run.
+    let quiet_until = due + chrono::Duration::seconds(3);
+    tokio::time::sleep((quiet_until - Utc::now()).to_std().unwrap_or_default()).await;
+    assert!(Utc::now() > due + chrono::Duration::seconds(3));
+    assert_eq!(
+        calls_of(&quiet, &admin, &id).await.len(),
+        0,
+        "a disabled scheduler ran it"
+    );
+    assert!(!is_claimed(&quiet, &id).await);
+
+    // The same schedule runs as soon as a server with its scheduler on shares the database.
+    let url = db.clone();
+    let worker = TestServer::start_with(move |s| {
+        s.database.url = url;
+        s.scheduler.interval_seconds = 1;
+    })
+    .await;
+    let calls = wait_for_calls(&quiet, &admin, &id, 1, Duration::from_secs(15)).await;
+    assert!(
+        calls.iter().any(|c| c["status"] == "succeeded"),
+        "{calls:#?}"
+    );
+    drop(worker);
 }

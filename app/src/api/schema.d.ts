@@ -140,7 +140,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Page4"];
+                        "application/json": components["schemas"]["Page3"];
                     };
                 };
                 /** @description An error, in the standard envelope. */
@@ -245,7 +245,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Page5"];
+                        "application/json": components["schemas"]["Page4"];
                     };
                 };
                 /** @description An error, in the standard envelope. */
@@ -1131,13 +1131,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description One page of a list. */
+                /** @description One page of records. */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Page3"];
+                        "application/json": components["schemas"]["RecordPage"];
                     };
                 };
                 /** @description An error, in the standard envelope. */
@@ -1954,31 +1954,6 @@ export interface components {
         /** @description One page of a list. */
         Page3: {
             /** @description The items on this page. */
-            items: components["schemas"]["Record"][];
-            /**
-             * Format: uint32
-             * @description This page's number, from 1.
-             */
-            page: number;
-            /**
-             * Format: uint32
-             * @description The page size used.
-             */
-            per_page: number;
-            /**
-             * Format: uint64
-             * @description How many items match in all.
-             */
-            total_items: number;
-            /**
-             * Format: uint64
-             * @description How many pages there are at this page size.
-             */
-            total_pages: number;
-        };
-        /** @description One page of a list. */
-        Page4: {
-            /** @description The items on this page. */
             items: components["schemas"]["FunctionCall"][];
             /**
              * Format: uint32
@@ -2002,7 +1977,7 @@ export interface components {
             total_pages: number;
         };
         /** @description One page of a list. */
-        Page5: {
+        Page4: {
             /** @description The items on this page. */
             items: components["schemas"]["Schedule"][];
             /**
@@ -2068,6 +2043,37 @@ export interface components {
              * @description When the record last changed (UTC).
              */
             updated_at: string;
+        };
+        /** @description One page of records. */
+        RecordPage: {
+            /** @description The records on this page. */
+            items: components["schemas"]["Record"][];
+            /**
+             * Format: uint32
+             * @description This page's number, from 1.
+             */
+            page: number;
+            /**
+             * Format: uint32
+             * @description The page size used.
+             */
+            per_page: number;
+            /**
+             * Format: uint64
+             * @description How many records match in all.
+             */
+            total_items: number;
+            /**
+             * Format: uint64
+             * @description How many pages there are at this page size.
+             */
+            total_pages: number;
+            /**
+             * @description Present, and `true`, when the page stopped early because it reached the 16 MiB a
+             *     page may hold: ask again with a smaller `per_page` for the rest.
+             * @default false
+             */
+            truncated: boolean;
         };
         /** @description The path of one record. */
         RecordPath: {

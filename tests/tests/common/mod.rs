@@ -43,10 +43,12 @@ pub(crate) fn run_app(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output
     cmd.output().expect("the app runs")
 }
 
-/// A port that was free a moment ago.
-pub(crate) fn free_port() -> u16 {
+/// A loopback port that is certainly taken while the returned listener lives: a server
+/// told to use it cannot start, which shows which setting it obeyed.
+pub(crate) fn busy_port() -> (std::net::TcpListener, u16) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
 }
 
 /// A running `serve` process.
@@ -134,11 +136,46 @@ impl Server {
 
     /// Sends SIGTERM.
     pub(crate) fn terminate(&self) {
+        self.signal("TERM");
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, `KILL`).
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// Reads the log until a line satisfies `wanted` (returning it), for at most
+    /// `patience`; `None` if none did. Every line read is kept in `log`.
+    pub(crate) fn wait_for_log(
+        &mut self,
+        patience: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        if let Some(line) = self.log.iter().find(|l| wanted(l)) {
+            return Some(line.clone());
+        }
+        let deadline = Instant::now() + patience;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(line) => {
+                    let found = wanted(&line);
+                    self.log.push(line.clone());
+                    if found {
+                        return Some(line);
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+        None
     }
 
     /// Waits for the process to exit and collects the rest of its log.

@@ -262,6 +262,11 @@ fn list_schema(name: &str, type_name: &str) -> Value {
             "per_page": {"type": "integer", "minimum": 1},
             "total_items": {"type": "integer", "minimum": 0},
             "total_pages": {"type": "integer", "minimum": 0},
+            "truncated": {
+                "type": "boolean",
+                "description": "Present, and true, when the page stopped early because it \
+                    reached the 16 MiB a page may hold: ask again with a smaller per_page.",
+            },
         },
         "required": ["items", "page", "per_page", "total_items", "total_pages"],
     })

@@ -1,6 +1,7 @@
 //! `GET /api/collections/{name}/records`
 
 use axum::extract::State;
+use schemars::JsonSchema;
 
 use super::RecordsPath;
 use crate::Result;
@@ -10,14 +11,35 @@ use crate::api::extract::{AnyCaller, Query};
 use crate::api::response::JsonText;
 use crate::collections::{Record, RecordQuery};
 use crate::constants::LIST_RESPONSE_MAX_BYTES;
-use crate::pagination::Page;
+
+// The page is written as JSON text straight from the stored records; this type only
+// documents its shape (with `truncated`, which `Page` lacks).
+/// One page of records.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub(super) struct RecordPage {
+    /// The records on this page.
+    items: Vec<Record>,
+    /// This page's number, from 1.
+    page: u32,
+    /// The page size used.
+    per_page: u32,
+    /// How many records match in all.
+    total_items: u64,
+    /// How many pages there are at this page size.
+    total_pages: u64,
+    /// Present, and `true`, when the page stopped early because it reached the 16 MiB a
+    /// page may hold: ask again with a smaller `per_page` for the rest.
+    #[serde(default)]
+    truncated: bool,
+}
 
 pub(super) async fn handler(
     State(state): State<AppState>,
     AnyCaller(caller): AnyCaller,
     Path(path): Path<RecordsPath>,
     Query(query): Query<RecordQuery>,
-) -> Result<JsonText<Page<Record>>> {
+) -> Result<JsonText<RecordPage>> {
     let page = state
         .collections
         .list_records_json(&caller, &path.name, query, LIST_RESPONSE_MAX_BYTES)
