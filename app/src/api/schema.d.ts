@@ -1442,7 +1442,14 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "text/event-stream": string;
+                        "text/event-stream": {
+                            /** @description A JSON document. */
+                            data?: string;
+                            /** @enum {string} */
+                            event?: "connected" | "record" | "message" | "reset" | "error";
+                            id?: string;
+                            retry?: number;
+                        };
                     };
                 };
                 /** @description An error, in the standard envelope. */

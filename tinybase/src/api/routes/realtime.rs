@@ -163,7 +163,19 @@ impl aide::OperationOutput for EventStream {
             "text/event-stream".to_owned(),
             aide::openapi::MediaType {
                 schema: Some(aide::openapi::SchemaObject {
-                    json_schema: schemars::json_schema!({"type": "string"}),
+                    // What one event of the stream holds (its fields as written).
+                    json_schema: schemars::json_schema!({
+                        "type": "object",
+                        "properties": {
+                            "event": {
+                                "type": "string",
+                                "enum": ["connected", "record", "message", "reset", "error"]
+                            },
+                            "id": {"type": "string"},
+                            "data": {"type": "string", "description": "A JSON document."},
+                            "retry": {"type": "integer"}
+                        }
+                    }),
                     external_docs: None,
                     example: None,
                 }),
