@@ -159,13 +159,7 @@ impl Realtime {
                 continue;
             };
             match user {
-                Some(user) => {
-                    client.identity = Identity::Token {
-                        token,
-                        caller: crate::auth::Caller::user(user.id, user.is_admin),
-                        checked: Instant::now(),
-                    };
-                }
+                Some(user) => client.identity = Identity::checked(token, &user),
                 None => {
                     client.send(Event::Error {
                         code: "unauthorized",

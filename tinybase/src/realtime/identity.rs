@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::auth::{Caller, sessions};
+use crate::auth::{Caller, User, sessions};
 use crate::db::Database;
 use crate::{Error, Result};
 
@@ -34,12 +34,17 @@ impl Identity {
             return Ok(Self::Anonymous);
         };
         match sessions::user_for_token(db, &token).await? {
-            Some(user) => Ok(Self::Token {
-                token,
-                caller: Caller::user(user.id, user.is_admin),
-                checked: Instant::now(),
-            }),
+            Some(user) => Ok(Self::checked(token, &user)),
             None => Err(Error::unauthorized("the token is invalid or has expired")),
+        }
+    }
+
+    /// `token`'s identity, just found to belong to `user`.
+    pub(super) fn checked(token: String, user: &User) -> Self {
+        Self::Token {
+            token,
+            caller: Caller::user(user.id.clone(), user.is_admin),
+            checked: Instant::now(),
         }
     }
 
