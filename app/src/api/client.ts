@@ -9,6 +9,7 @@ export class ApiError extends Error {
     public code: string,
     message: string,
     public fields: Record<string, string> = {},
+    public details: Record<string, unknown> = {},
   ) {
     super(message)
   }
@@ -33,14 +34,16 @@ export async function request<T>(
 ): Promise<T> {
   const session = useSession()
   const headers: Record<string, string> = { accept: 'application/json' }
-  if (opts.body !== undefined) headers['content-type'] = 'application/json'
+  // A form (with files) sets its own multipart content type and boundary.
+  const form = opts.body instanceof FormData ? opts.body : null
+  if (opts.body !== undefined && !form) headers['content-type'] = 'application/json'
   if (opts.auth !== false && session.token) headers.authorization = `Bearer ${session.token}`
   let response: Response
   try {
     response = await fetch(withQuery(path, opts.query), {
       method,
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: form ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
     })
   } catch {
     throw new ApiError(0, 'network', 'The server cannot be reached.')
@@ -59,6 +62,7 @@ export async function request<T>(
       err.code ?? 'unknown',
       err.message ?? `Request failed with status ${response.status}`,
       err.details?.fields ?? {},
+      err.details ?? {},
     )
     if (response.status === 401 && opts.auth !== false) session.expired()
     // Admins pass every rule, so a 403 means this account lost its admin rights.

@@ -210,6 +210,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/hooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List hooks
+         * @description Every `#[tinybase::hook]` in this build, sorted by name: its event, collection and source location, whether the collection exists, how far an `after_*` hook got through the change log (`seq`), how often it ran and failed, and its last error.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HookStatus"][];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/replication": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Replication status
+         * @description Whether Litestream runs beside this server, and the replica compared with the database: the newest transaction on each side, the last sync and the lag (the age of the oldest write not in the replica yet). Reading the replica asks the storage for its list of files.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Replication as this server sees it. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReplicationReport"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/schedules": {
         parameters: {
             query?: never;
@@ -594,7 +689,7 @@ export interface paths {
         head?: never;
         /**
          * Change a user
-         * @description Changes email, password or admin rights. 409 when demoting the last admin or taking another user's email.
+         * @description Changes email, password, admin rights or `email_verified`. 409 when demoting the last admin or taking another user's email.
          */
         patch: {
             parameters: {
@@ -635,6 +730,530 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/users/{id}/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Reset a user's TOTP
+         * @description Turns the user's second factor off (for a lost authenticator); they                      sign in with the password alone and may set TOTP up again. Returns                      the user.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The user's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A user account as clients see it. The password hash never leaves the database. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a verification mail
+         * @description Mails the user a new verification link (voiding the previous one). 409 `email_already_verified`; 503 `mail_not_configured` without a mail server.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The user's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks
+         * @description Newest first. The secret is never shown.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page number, from 1 (default 1). */
+                    page?: number;
+                    /** @description Items per page (default 20, at most 500; larger values are clamped). */
+                    per_page?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of a list. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page5"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a webhook
+         * @description `url`: any http(s) URL. `collections`: existing collection names. `events`: any of `create`, `update`, `delete`. `secret` (16 to 256 characters) keys each delivery's `x-tinybase-signature`; it is write-only. The webhook gets the changes that commit from now on. 422 lists every problem; nothing is stored then.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A webhook to create. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewWebhook"];
+                };
+            };
+            responses: {
+                /** @description A webhook as the API shows it (never with its secret). */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Webhook"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a webhook */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A webhook as the API shows it (never with its secret). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Webhook"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Its pending deliveries and its delivery log go with it.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook
+         * @description Omitted fields stay. A new `secret` signs every later attempt. Switched back on, a webhook gets only changes committed from then on.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description Changes to a webhook; omitted fields stay as they are. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["WebhookChanges"];
+                };
+            };
+            responses: {
+                /** @description A webhook as the API shows it (never with its secret). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Webhook"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List delivery attempts
+         * @description Every attempt to deliver a change to this webhook, newest first, with the receiver's status (or why none came), the attempt number and its duration. Finished deliveries are kept a week.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page number, from 1 (default 1). */
+                    page?: number;
+                    /** @description Items per page (default 20, at most 500; larger values are clamped). */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One page of a list. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page6"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver
+         * @description Sends the delivery again now: the same body under the same delivery id, retried with backoff for another 24 hours if it fails.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The delivery's id (`delivery_id` in the log, `x-tinybase-delivery`). */
+                    delivery_id: string;
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A delivery after `redeliver`. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Delivery"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the email
+         * @description Takes the token from an email-change mail (once) and moves the account to the new, verified address. 400 `invalid_token` or `token_expired`; 409 when another account took the address since.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A token from a mail. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TokenConfirm"];
+                };
+            };
+            responses: {
+                /** @description A user account as clients see it. The password hash never leaves the database. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email-change/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to change the email
+         * @description Mails a link `{mail.app_url}/confirm-email-change?token=…` to the new address (valid 1 h). 204 also when another account has that address, which then gets no mail. 422 for a bad address. 503 `mail_not_configured` when the server has no `mail.smtp_host`; 429 with Retry-After past `auth.mail_limit_per_email` (per address) or `auth.mail_limit_per_ip`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The address the signed-in user wants to move to. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EmailChangeRequest"];
+                };
+            };
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -646,7 +1265,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Exchanges email and password for a bearer token. Attempts are rate-limited per client IP and email (429 with Retry-After).
+         * @description Exchanges email and password for a bearer token. Attempts are rate-limited per client IP and email (429 with Retry-After). With `auth.require_verified_email`, an unverified user gets 403 `email_not_verified`. A user with TOTP on gets 401 `mfa_required` with `details.mfa_token` for `POST /api/auth/mfa/verify`.
          */
         post: {
             parameters: {
@@ -782,6 +1401,567 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/mfa/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make recovery codes
+         * @description Ten new one-time codes (replacing earlier ones) that sign in in place of a TOTP code when the authenticator is lost. Shown once; only hashes are kept. 409 `mfa_not_enabled` without TOTP.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Fresh recovery codes. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RecoveryCodes"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP on
+         * @description Checks a code from the new secret and turns TOTP on: from now on login answers 401 `mfa_required`. 422 for a wrong code, 409 `mfa_not_set_up` before set-up.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A code from the authenticator app. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TotpCode"];
+                };
+            };
+            responses: {
+                /** @description A user account as clients see it. The password hash never leaves the database. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn TOTP off
+         * @description Turns the signed-in user's TOTP off, proven with a current code or an unused recovery code (a session alone is not enough). Recovery codes and sign-ins waiting for a code end. 422 on `code` for a wrong or used code, 409 `mfa_not_enabled` without TOTP.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A code from the authenticator app. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TotpCode"];
+                };
+            };
+            responses: {
+                /** @description A user account as clients see it. The password hash never leaves the database. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/totp/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start TOTP set-up
+         * @description A new secret for an authenticator app (as text and as an `otpauth://` URL for a QR code). It takes effect once `POST /api/auth/mfa/totp/confirm` sees a code from it. 409 `mfa_already_enabled` when TOTP is on.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A new TOTP secret, waiting for its first code. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TotpSetupResponse"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a sign-in with a code
+         * @description Exchanges the `mfa_token` of a login's 401 `mfa_required` answer (valid 10 minutes) and a current TOTP code (or a recovery code) for a session. A code works once. 401 `invalid_mfa_token` (unknown, used, expired, or too many wrong codes) or `invalid_mfa_code`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The second step of a sign-in. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MfaVerify"];
+                };
+            };
+            responses: {
+                /** @description A new session. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuthResponse"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth2/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a sign-in code for a session
+         * @description Takes the `code` of a finished provider sign-in (once, within 60 s). 401 `invalid_code`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A one-time code from a finished sign-in. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ExchangeRequest"];
+                };
+            };
+            responses: {
+                /** @description A new session. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuthResponse"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth2/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Linked provider accounts
+         * @description The provider accounts that sign in as the current user.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IdentityResponse"][];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth2/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink a provider account
+         * @description That provider account no longer signs in as this user. 404 when none is linked.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The provider's `name`. */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth2/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List sign-in providers
+         * @description The `[[auth.oauth2]]` providers, in configuration order.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderResponse"][];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth2/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Provider callback
+         * @description Where the provider sends the browser back. Checks the state (once, 10 minutes), exchanges the code with the PKCE verifier, checks the ID token (signature, issuer, audience, expiry, nonce), signs the user in — creating the account, or linking it to an existing one only when both sides have verified the email — and answers 302 to `redirect_to?code=…`. 401 `oauth2_failed` when any check fails; 409 `email_in_use`; 403 `registration_closed` for a new user when sign-ups are closed.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The provider's authorization code. */
+                    code?: string;
+                    /** @description The provider's error code (e.g. `access_denied`). */
+                    error?: string;
+                    /** @description The provider's explanation of `error`. */
+                    error_description?: string;
+                    /** @description The issuer, sent by some providers. */
+                    iss?: string;
+                    /** @description The `state` this server sent. */
+                    state?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The provider's `name`. */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Redirect to the URL in `Location`. */
+                302: {
+                    headers: {
+                        /** @description Where the browser goes next. */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/oauth2/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start signing in with a provider
+         * @description Open in the browser: 302 to the provider's sign-in page (state, PKCE S256 and nonce included). 422 when `redirect_to` is not under one of `auth.oauth2_redirect_urls`; 404 for an unknown provider; 503 `oauth2_provider_unavailable` when its discovery document cannot be read.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /**
+                     * @description An app URL under one of `auth.oauth2_redirect_urls`; it gets `?code=…` for
+                     *     `POST /api/auth/oauth2/exchange`, or `?error=…` when the provider says no.
+                     */
+                    redirect_to: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The provider's `name`. */
+                    provider: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Redirect to the URL in `Location`. */
+                302: {
+                    headers: {
+                        /** @description Where the browser goes next. */
+                        Location: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/password": {
         parameters: {
             query?: never;
@@ -835,6 +2015,108 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a password
+         * @description Sets the new password with the token from a password-reset mail (once). Every session of the user ends; sign in again. 400 `invalid_token` or `token_expired`, 422 for a password under 8 characters (the token stays usable).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A token from a password-reset mail and the new password. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordResetConfirm"];
+                };
+            };
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password-reset mail
+         * @description Always 204, whether or not an account has this email: if one does, it gets a mail with a link `{mail.app_url}/reset-password?token=…` and the token (valid 1 h; a newer one voids it). 503 `mail_not_configured` when the server has no `mail.smtp_host`; 429 with Retry-After past `auth.mail_limit_per_email` (per address) or `auth.mail_limit_per_ip`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description An email address to send a mail about. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EmailRequest"];
+                };
+            };
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/register": {
         parameters: {
             query?: never;
@@ -869,6 +2151,163 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["AuthResponse"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verification/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an email
+         * @description Takes the token from a verification mail (once) and returns the user, now with `email_verified: true`. 400 `invalid_token` (unknown, used, replaced) or `token_expired`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description A token from a mail. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TokenConfirm"];
+                };
+            };
+            responses: {
+                /** @description A user account as clients see it. The password hash never leaves the database. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verification/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a verification mail
+         * @description Always 204, whether or not an account has this email: if one does and is not verified yet, it gets a mail with a link `{mail.app_url}/verify-email?token=…` and the token (valid 72 h; a newer one voids it). 503 `mail_not_configured` when the server has no `mail.smtp_host`; 429 with Retry-After past `auth.mail_limit_per_email` (per address) or `auth.mail_limit_per_ip`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description An email address to send a mail about. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EmailRequest"];
+                };
+            };
+            responses: {
+                /** @description no content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run record writes together
+         * @description Up to 100 creates (`POST /api/collections/{name}/records`), changes (`PATCH …/records/{id}`) and deletes (`DELETE …/records/{id}`) in one transaction, each with the rules and validation it gets alone, in order. All are applied or none: the first failing request's error is answered, with `details.index` naming it (from 0). 422 for more than 100 requests; 400 for a URL outside the record paths.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Record writes to run together. */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["BatchRequest"];
+                };
+            };
+            responses: {
+                /** @description The answers, one per request and in the same order. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BatchResponse"];
                     };
                 };
                 /** @description An error, in the standard envelope. */
@@ -1113,13 +2552,47 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /**
+                     * @description The `next_cursor` of the previous page: the page of records right after it in
+                     *     the same sort (with the same filter and search), whatever was written meanwhile.
+                     *     Deep pages cost as little as the first. Not with `page` (other than 1) or
+                     *     `sort=@rank`. Only the JSON list of the HTTP API returns cursors.
+                     */
+                    after?: string;
+                    /**
+                     * @description Related records to put under `"expand"` on each record, comma-separated: relation
+                     *     fields (`author`), back-relations (`comments_via_post`: the `comments` whose `post`
+                     *     is the record) and paths up to 3 deep (`author.team`). Only the JSON answers of the
+                     *     HTTP API honour it.
+                     */
+                    expand?: string;
+                    /**
+                     * @description Only these parts of each record, comma-separated: `id,data.title,expand.author`.
+                     *     Only the JSON answers of the HTTP API honour it.
+                     */
+                    fields?: string;
                     /** @description A filter expression: `rating >= 3 && (title ~ 'rust' || published = true)`. */
                     filter?: string;
                     /** @description Page number, from 1 (default 1). */
                     page?: number;
                     /** @description Items per page (default 20, at most 500). */
                     per_page?: number;
-                    /** @description Comma-separated sort keys, `-` for descending: `-created_at,title`. */
+                    /**
+                     * @description Words to look for in the collection's `searchable` fields: only records holding
+                     *     every word are listed (case and accents ignored; `word*` matches words starting
+                     *     with `word`). Combine with `sort=@rank` for the best matches first.
+                     */
+                    search?: string;
+                    /**
+                     * @description `true` skips counting the matches, which on a big collection costs more than the
+                     *     page: `total_items` and `total_pages` are then null. Only the JSON list of the
+                     *     HTTP API honours it; [`crate::collections::Service::list_records`] always counts.
+                     */
+                    skip_total?: boolean;
+                    /**
+                     * @description Comma-separated sort keys, `-` for descending: `-created_at,title`. With `search`,
+                     *     `@rank` sorts by relevance, best matches first.
+                     */
                     sort?: string;
                 };
                 header?: never;
@@ -1171,6 +2644,12 @@ export interface paths {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                    "multipart/form-data": {
+                        /** @description The record's data as JSON. */
+                        data?: string;
+                    } & {
+                        [key: string]: string;
+                    };
                 };
             };
             responses: {
@@ -1210,7 +2689,12 @@ export interface paths {
         /** Get a record */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Related records to put under `"expand"`, as for a list: `author,comments_via_post`. */
+                    expand?: string;
+                    /** @description Only these parts of the record: `id,data.title,expand.author`. */
+                    fields?: string;
+                };
                 header?: never;
                 path: {
                     /** @description The record's id. */
@@ -1300,6 +2784,12 @@ export interface paths {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                    "multipart/form-data": {
+                        /** @description The record's data as JSON. */
+                        data?: string;
+                    } & {
+                        [key: string]: string;
+                    };
                 };
             };
             responses: {
@@ -1323,6 +2813,139 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/files/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a file token
+         * @description A token valid for 5 minutes that file URLs accept as `?token=`, for `<img src>` and links, which cannot send an Authorization header. It opens only files, as the user who asked for it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A file token. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FileTokenOut"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/{collection}/{record_id}/{filename}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file
+         * @description Serves a file of a record the caller may view (the collection's `view_rule`; a bearer token or `?token=` from `POST /api/files/token`). `Content-Type` comes from the content; `ETag`/`If-None-Match` (304) and single byte ranges (206) work; types a browser could run (HTML, SVG, XML, scripts, …) and `?download=1` come as attachments. `?thumb=WxH` (`100x100` crops to fill, `0x300`/`300x0` keep the aspect ratio) serves a resized JPEG/PNG/WebP/GIF image, made once and kept; other files are served whole.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description `1` or `true`: serve as an attachment (`Content-Disposition: attachment`). */
+                    download?: string;
+                    /** @description `WxH` such as `100x100` or `0x300`: a resized image (JPEG, PNG, WebP, GIF). */
+                    thumb?: string;
+                    /** @description A file token from `POST /api/files/token`, for clients that cannot send headers. */
+                    token?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The collection's name. */
+                    collection: string;
+                    /** @description The file's stored name, as in the record's data. */
+                    filename: string;
+                    /** @description The record's id. */
+                    record_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file's bytes. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+                /** @description The requested byte range (`Range: bytes=…`). */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "*/*": string;
+                    };
+                };
+                /** @description Not modified: the `If-None-Match` tag is current. */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The range starts past the end of the file. */
+                416: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/functions": {
@@ -1579,6 +3202,43 @@ export interface components {
             /** @description The signed-in user. */
             user: components["schemas"]["User"];
         };
+        /** @description One record write, written as the request it stands for. */
+        BatchItem: {
+            /**
+             * @description The record's data (create) or the changes (change); ignored for a delete.
+             * @default null
+             */
+            body: {
+                [key: string]: unknown;
+            } | null;
+            /** @description `POST` (create), `PATCH` (change) or `DELETE`. */
+            method: string;
+            /**
+             * @description `/api/collections/{name}/records` to create, `/api/collections/{name}/records/{id}`
+             *     to change or delete.
+             */
+            url: string;
+        };
+        /** @description What one request did. */
+        BatchItemResponse: {
+            /** @description The created or changed record; null for a delete. */
+            body?: components["schemas"]["Record"] | null;
+            /**
+             * Format: uint16
+             * @description The status it would have answered alone: 201, 200 or 204.
+             */
+            status: number;
+        };
+        /** @description Record writes to run together. */
+        BatchRequest: {
+            /** @description The writes, run in order (at most 100). */
+            requests: components["schemas"]["BatchItem"][];
+        };
+        /** @description The answers, one per request and in the same order. */
+        BatchResponse: {
+            /** @description What each request did. */
+            responses: components["schemas"]["BatchItemResponse"][];
+        };
         /** @description Query parameters of the call history. */
         CallListQuery: {
             /** @description Only calls of this function. */
@@ -1615,6 +3275,19 @@ export interface components {
         };
         /** @description Where a call is in its life. */
         CallStatus: "running" | "succeeded" | "failed";
+        /** @description What the provider sends back. */
+        CallbackQuery: {
+            /** @description The provider's authorization code. */
+            code?: string | null;
+            /** @description The provider's error code (e.g. `access_denied`). */
+            error?: string | null;
+            /** @description The provider's explanation of `error`. */
+            error_description?: string | null;
+            /** @description The issuer, sent by some providers. */
+            iss?: string | null;
+            /** @description The `state` this server sent. */
+            state?: string | null;
+        };
         /** @description The path of a client's subscriptions. */
         ClientPath: {
             /** @description The id from the stream's `connected` event. */
@@ -1622,6 +3295,11 @@ export interface components {
         };
         /** @description A collection: a named set of records sharing a schema and access rules. */
         Collection: {
+            /**
+             * @description Declared by a Rust struct (`#[derive(tinybase::Collection)]`): created or migrated
+             *     at every start from the code, so the admin API refuses to change or delete it.
+             */
+            code_defined: boolean;
             /**
              * Format: date-time
              * @description When the collection was created (UTC).
@@ -1726,6 +3404,11 @@ export interface components {
             /** @description Email address. */
             email: string;
             /**
+             * @description Count the email as verified from the start (default false).
+             * @default false
+             */
+            email_verified: boolean;
+            /**
              * @description Make the user an admin (default false).
              * @default false
              */
@@ -1740,6 +3423,107 @@ export interface components {
             /** @description Password, at least 8 characters. */
             password: string;
         };
+        /** @description A delivery after `redeliver`. */
+        Delivery: {
+            /**
+             * Format: int64
+             * @description Attempts made so far.
+             */
+            attempts: number;
+            /** @description The collection of the changed record. */
+            collection: string;
+            /**
+             * Format: date-time
+             * @description When the change was copied into the outbox (UTC).
+             */
+            created_at: string;
+            /** @description `create`, `update` or `delete`. */
+            event: string;
+            /** @description The delivery's id (the body's `id`, `x-tinybase-delivery`). */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it is tried next, while pending.
+             */
+            next_attempt_at?: string | null;
+            /**
+             * Format: int64
+             * @description The change's place in the change log.
+             */
+            seq: number;
+            /** @description Where it stands. */
+            state: components["schemas"]["DeliveryState"];
+        };
+        /** @description One attempt to deliver a change to a webhook, as the delivery log shows it. */
+        DeliveryAttempt: {
+            /**
+             * Format: int64
+             * @description 1 for the first attempt of the delivery, then 2, 3, …
+             */
+            attempt: number;
+            /** @description The collection of the changed record. */
+            collection: string;
+            /**
+             * Format: date-time
+             * @description When the attempt was made (UTC).
+             */
+            created_at: string;
+            /**
+             * @description The delivery it was made for: the `id` in the body and `x-tinybase-delivery`,
+             *     the same for every attempt; `redeliver` takes it.
+             */
+            delivery_id: string;
+            /**
+             * Format: int64
+             * @description How long the attempt took, in milliseconds.
+             */
+            duration_ms: number;
+            /**
+             * @description Why the attempt failed (no answer, or the start of a non-2xx answer); `null` when
+             *     it succeeded.
+             */
+            error?: string | null;
+            /** @description `create`, `update` or `delete`. */
+            event: string;
+            /** @description UUIDv7 of the attempt. */
+            id: string;
+            /**
+             * Format: date-time
+             * @description When it is tried next, while pending.
+             */
+            next_attempt_at?: string | null;
+            /**
+             * Format: int64
+             * @description The change's place in the change log.
+             */
+            seq: number;
+            /** @description Where the delivery stands now. */
+            state: components["schemas"]["DeliveryState"];
+            /**
+             * Format: uint16
+             * @description The receiver's HTTP status; `null` when no answer came.
+             */
+            status_code?: number | null;
+        };
+        /** @description The path of one delivery of a webhook. */
+        DeliveryPath: {
+            /** @description The delivery's id (`delivery_id` in the log, `x-tinybase-delivery`). */
+            delivery_id: string;
+            /** @description The webhook's id. */
+            id: string;
+        };
+        /** @description Where a delivery stands. */
+        DeliveryState: "pending" | "delivered" | "failed";
+        /** @description The address the signed-in user wants to move to. */
+        EmailChangeRequest: {
+            /** @description The new email address; the confirmation mail goes there. */
+            new_email: string;
+        };
+        /** @description An email address to send a mail about. */
+        EmailRequest: {
+            /** @description The account's email address (case and surrounding spaces are ignored). */
+            email: string;
+        };
         /** @description The error itself. */
         ErrorBody: {
             /** @description Stable machine-readable code, e.g. `validation_failed`, `not_found`, `unauthorized`. */
@@ -1753,6 +3537,11 @@ export interface components {
         ErrorEnvelope: {
             /** @description What went wrong. */
             error: components["schemas"]["ErrorBody"];
+        };
+        /** @description A one-time code from a finished sign-in. */
+        ExchangeRequest: {
+            /** @description The `code` the browser came back to `redirect_to` with (valid 60 s, once). */
+            code: string;
         };
         /** @description One field of a collection and its constraints. */
         FieldSpec: {
@@ -1773,6 +3562,17 @@ export interface components {
              */
             max_length?: number | null;
             /**
+             * Format: uint64
+             * @description The largest file accepted, in bytes (`file`; each file of `list[file]`). Default
+             *     5 MiB ([`DEFAULT_MAX_FILE_SIZE`]).
+             */
+            max_size?: number | null;
+            /**
+             * @description The content types a file may have (`file`, `list[file]`), judged from its bytes, not
+             *     its name: `image/png`, or a whole family such as `image/*`. Default: any.
+             */
+            mime_types?: string[] | null;
+            /**
              * Format: double
              * @description Smallest allowed number (`int`, `float`; each element of `list[int]`/`list[float]`).
              */
@@ -1784,10 +3584,20 @@ export interface components {
             min_length?: number | null;
             /** @description The field's name: `^[a-z][a-z0-9_]{0,62}$`, not one of the reserved system names. */
             name: string;
+            /**
+             * @description What deleting a record that a `relation` field points at does to the records
+             *     pointing at it (default `restrict`).
+             */
+            on_delete?: components["schemas"]["OnDelete"] | null;
             /** @description A regular expression string values must match (strings; each `list[string]` element). */
             pattern?: string | null;
             /** @description A value must be present (and not null) after defaults are applied. */
             required?: boolean;
+            /**
+             * @description Keep the field's text in the collection's full-text index, so `?search=` finds the
+             *     record by its words (`string` and `text` fields).
+             */
+            searchable?: boolean;
             /** @description The field's type. */
             type: components["schemas"]["FieldType"];
             /** @description No two records of the collection may share a non-null value. */
@@ -1796,7 +3606,35 @@ export interface components {
             values?: string[] | null;
         };
         /** @description The type of a field. */
-        FieldType: "string" | "text" | "int" | "float" | "boolean" | "datetime" | "date" | "email" | "url" | "select" | "json" | "list[string]" | "list[int]" | "list[float]" | "relation";
+        FieldType: "string" | "text" | "int" | "float" | "boolean" | "datetime" | "date" | "email" | "url" | "select" | "json" | "list[string]" | "list[int]" | "list[float]" | "relation" | "file" | "list[file]";
+        /** @description The path of a file. */
+        FilePath: {
+            /** @description The collection's name. */
+            collection: string;
+            /** @description The file's stored name, as in the record's data. */
+            filename: string;
+            /** @description The record's id. */
+            record_id: string;
+        };
+        /** @description How to serve a file. */
+        FileQuery: {
+            /** @description `1` or `true`: serve as an attachment (`Content-Disposition: attachment`). */
+            download?: string | null;
+            /** @description `WxH` such as `100x100` or `0x300`: a resized image (JPEG, PNG, WebP, GIF). */
+            thumb?: string | null;
+            /** @description A file token from `POST /api/files/token`, for clients that cannot send headers. */
+            token?: string | null;
+        };
+        /** @description A file token. */
+        FileTokenOut: {
+            /**
+             * Format: date-time
+             * @description When it stops working (5 minutes after issue).
+             */
+            expires_at: string;
+            /** @description Pass it as `?token=` on file URLs. */
+            token: string;
+        };
         /** @description One execution of a function. */
         FunctionCall: {
             /**
@@ -1858,8 +3696,67 @@ export interface components {
             /** @description The TinyBase version serving the request. */
             version: string;
         };
+        /** @description A hook and how it fared, for the admin API. */
+        HookStatus: {
+            /** @description The collection it watches; null for account events. */
+            collection?: string | null;
+            /** @description False when the collection does not exist (yet): the hook cannot run. */
+            collection_exists: boolean;
+            /** @description `before_create`, `after_create`, … */
+            event: string;
+            /**
+             * Format: int64
+             * @description How many of those runs failed.
+             */
+            failures: number;
+            /** @description The last failure's message. */
+            last_error?: string | null;
+            /**
+             * Format: date-time
+             * @description When the last failure happened.
+             */
+            last_error_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the hook last ran.
+             */
+            last_run_at?: string | null;
+            /** @description Where it is defined: `file:line`. */
+            location: string;
+            /** @description The hook's name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description How many times an `after_*` hook ran.
+             */
+            runs: number;
+            /**
+             * Format: int64
+             * @description For `after_*` record hooks: the seq of the last change handled.
+             */
+            seq?: number | null;
+        };
+        /** @description A provider account linked to the signed-in user. */
+        IdentityResponse: {
+            /**
+             * Format: date-time
+             * @description When it was linked (UTC).
+             */
+            created_at: string;
+            /** @description The email the provider gave when the account was linked. */
+            email?: string | null;
+            /** @description The provider's name. */
+            provider: string;
+        };
         /** @description How often an interval schedule runs. */
         IntervalUnit: "seconds" | "minutes" | "hours" | "days";
+        /** @description The second step of a sign-in. */
+        MfaVerify: {
+            /** @description The 6-digit code shown now, or one of the recovery codes. */
+            code: string;
+            /** @description `details.mfa_token` of the login's 401 `mfa_required` answer. */
+            mfa_token: string;
+        };
         /** @description A collection to create. */
         NewCollection: {
             /**
@@ -1908,6 +3805,27 @@ export interface components {
             /** @description When it runs. */
             schedule: components["schemas"]["ScheduleConfig"];
         };
+        /** @description A webhook to create. */
+        NewWebhook: {
+            /** @description Existing collections whose record changes it gets (at least one). */
+            collections: string[];
+            /** @description Which changes it gets: `create`, `update`, `delete` (at least one). */
+            events: string[];
+            /**
+             * @description Whether it gets deliveries (default true).
+             * @default true
+             */
+            is_active: boolean;
+            /**
+             * @description The key of each delivery's HMAC-SHA256 signature (16 to 256 characters). Write-only:
+             *     no response ever contains it, so keep a copy.
+             */
+            secret: string;
+            /** @description An `http` or `https` URL (any host, loopback and private addresses included). */
+            url: string;
+        };
+        /** @description What deleting a related record does to the records that point at it. */
+        OnDelete: "restrict" | "cascade" | "set_null";
         /** @description One page of a list. */
         Page: {
             /** @description The items on this page. */
@@ -2008,6 +3926,56 @@ export interface components {
              */
             total_pages: number;
         };
+        /** @description One page of a list. */
+        Page5: {
+            /** @description The items on this page. */
+            items: components["schemas"]["Webhook"][];
+            /**
+             * Format: uint32
+             * @description This page's number, from 1.
+             */
+            page: number;
+            /**
+             * Format: uint32
+             * @description The page size used.
+             */
+            per_page: number;
+            /**
+             * Format: uint64
+             * @description How many items match in all.
+             */
+            total_items: number;
+            /**
+             * Format: uint64
+             * @description How many pages there are at this page size.
+             */
+            total_pages: number;
+        };
+        /** @description One page of a list. */
+        Page6: {
+            /** @description The items on this page. */
+            items: components["schemas"]["DeliveryAttempt"][];
+            /**
+             * Format: uint32
+             * @description This page's number, from 1.
+             */
+            page: number;
+            /**
+             * Format: uint32
+             * @description The page size used.
+             */
+            per_page: number;
+            /**
+             * Format: uint64
+             * @description How many items match in all.
+             */
+            total_items: number;
+            /**
+             * Format: uint64
+             * @description How many pages there are at this page size.
+             */
+            total_pages: number;
+        };
         /** @description Which page a client asks for. Pages count from 1. */
         PageRequest: {
             /**
@@ -2027,6 +3995,25 @@ export interface components {
             current_password: string;
             /** @description The new password, at least 8 characters. */
             new_password: string;
+        };
+        /** @description A token from a password-reset mail and the new password. */
+        PasswordResetConfirm: {
+            /** @description The new password, at least 8 characters. */
+            new_password: string;
+            /** @description The token from the mail. */
+            token: string;
+        };
+        /** @description The path of one provider. */
+        ProviderPath: {
+            /** @description The provider's `name`. */
+            provider: string;
+        };
+        /** @description A sign-in provider. */
+        ProviderResponse: {
+            /** @description Name to show on a button. */
+            display_name: string;
+            /** @description Name used in URLs: `/api/auth/oauth2/{name}/start`. */
+            name: string;
         };
         /** @description A record: system fields plus the validated `data` object. */
         Record: {
@@ -2056,6 +4043,11 @@ export interface components {
             /** @description The records on this page. */
             items: components["schemas"]["Record"][];
             /**
+             * @description Pass as `after` for the records after this page; null on the last page and in
+             *     lists sorted by `@rank`.
+             */
+            next_cursor?: string | null;
+            /**
              * Format: uint32
              * @description This page's number, from 1.
              */
@@ -2067,14 +4059,14 @@ export interface components {
             per_page: number;
             /**
              * Format: uint64
-             * @description How many records match in all.
+             * @description How many records match in all; null with `skip_total=true`.
              */
-            total_items: number;
+            total_items?: number | null;
             /**
              * Format: uint64
-             * @description How many pages there are at this page size.
+             * @description How many pages there are at this page size; null with `skip_total=true`.
              */
-            total_pages: number;
+            total_pages?: number | null;
             /**
              * @description Present, and `true`, when the page stopped early because it reached the 16 MiB a
              *     page may hold: ask again with a smaller `per_page` for the rest.
@@ -2091,6 +4083,25 @@ export interface components {
         };
         /** @description How to page, sort and filter a record list. */
         RecordQuery: {
+            /**
+             * @description The `next_cursor` of the previous page: the page of records right after it in
+             *     the same sort (with the same filter and search), whatever was written meanwhile.
+             *     Deep pages cost as little as the first. Not with `page` (other than 1) or
+             *     `sort=@rank`. Only the JSON list of the HTTP API returns cursors.
+             */
+            after?: string | null;
+            /**
+             * @description Related records to put under `"expand"` on each record, comma-separated: relation
+             *     fields (`author`), back-relations (`comments_via_post`: the `comments` whose `post`
+             *     is the record) and paths up to 3 deep (`author.team`). Only the JSON answers of the
+             *     HTTP API honour it.
+             */
+            expand?: string | null;
+            /**
+             * @description Only these parts of each record, comma-separated: `id,data.title,expand.author`.
+             *     Only the JSON answers of the HTTP API honour it.
+             */
+            fields?: string | null;
             /** @description A filter expression: `rating >= 3 && (title ~ 'rust' || published = true)`. */
             filter?: string | null;
             /**
@@ -2103,16 +4114,97 @@ export interface components {
              * @description Items per page (default 20, at most 500).
              */
             per_page?: number | null;
-            /** @description Comma-separated sort keys, `-` for descending: `-created_at,title`. */
+            /**
+             * @description Words to look for in the collection's `searchable` fields: only records holding
+             *     every word are listed (case and accents ignored; `word*` matches words starting
+             *     with `word`). Combine with `sort=@rank` for the best matches first.
+             */
+            search?: string | null;
+            /**
+             * @description `true` skips counting the matches, which on a big collection costs more than the
+             *     page: `total_items` and `total_pages` are then null. Only the JSON list of the
+             *     HTTP API honours it; [`crate::collections::Service::list_records`] always counts.
+             */
+            skip_total?: boolean | null;
+            /**
+             * @description Comma-separated sort keys, `-` for descending: `-created_at,title`. With `search`,
+             *     `@rank` sorts by relevance, best matches first.
+             */
             sort?: string | null;
+        };
+        /** @description What to add to, or trim from, one record read over HTTP. */
+        RecordViewQuery: {
+            /** @description Related records to put under `"expand"`, as for a list: `author,comments_via_post`. */
+            expand?: string | null;
+            /** @description Only these parts of the record: `id,data.title,expand.author`. */
+            fields?: string | null;
         };
         /** @description The path of a collection's record list. */
         RecordsPath: {
             /** @description The collection's name. */
             name: string;
         };
-        /** @description Who passes a rule. Admins pass every rule. */
-        Rule: "public" | "auth" | "owner" | "admin";
+        /** @description Fresh recovery codes. */
+        RecoveryCodes: {
+            /** @description Ten codes, each usable once instead of a TOTP code. Shown only here. */
+            codes: string[];
+        };
+        /** @description Replication as this server sees it. */
+        ReplicationReport: {
+            /** @description Whether `[replication]` is set (`replication.url`). */
+            enabled: boolean;
+            /** @description Why the replica could not be read. */
+            error?: string | null;
+            /** @description How Litestream last stopped unexpectedly (an exit status), if it did. */
+            last_exit?: string | null;
+            /** @description Whether this server's Litestream runs right now. */
+            litestream_running: boolean;
+            /**
+             * Format: uint64
+             * @description How often Litestream was restarted since the server started.
+             */
+            restarts: number;
+            /**
+             * @description The replica compared with the database; `null` when replication is off or the
+             *     replica could not be read (see `error`).
+             */
+            status?: components["schemas"]["ReplicationStatus"] | null;
+        };
+        /** @description The replica compared with the local database. */
+        ReplicationStatus: {
+            /**
+             * Format: double
+             * @description Age in seconds of the oldest transaction not in the replica yet; 0 when the
+             *     replica has everything. This is what a lost machine would lose now.
+             */
+            lag_seconds: number;
+            /**
+             * Format: date-time
+             * @description When the newest transaction in the replica was written (second precision).
+             */
+            last_sync_at?: string | null;
+            /**
+             * @description The newest transaction Litestream has taken from the database (16 hex digits);
+             *     `None` before Litestream first ran.
+             */
+            local_txid?: string | null;
+            /**
+             * Format: uint64
+             * @description Transactions taken from the database but not in the replica yet.
+             */
+            pending_transactions: number;
+            /** @description The replica URL. */
+            replica: string;
+            /** @description The newest transaction in the replica; `None` while the replica is empty. */
+            replica_txid?: string | null;
+        };
+        /**
+         * @description `public` (anyone), `auth` (signed-in users), `owner` (the record's owner), `admin`, or an expression in the filter language that a record must match, which may use `@request.auth.id`, `@request.auth.email`, `@request.auth.is_admin`, `@request.body.<field>` (create and update rules), relation paths such as `author.email` and `@collection.<name>.<field>`. Admins pass every rule.
+         * @example public
+         * @example owner
+         * @example published = true || owner_id = @request.auth.id
+         */
+        Rule: string;
         /** @description A function run on a timetable. */
         Schedule: {
             /**
@@ -2268,6 +4360,14 @@ export interface components {
             /** @description The schedule's id. */
             id: string;
         };
+        /** @description Where to come back to after signing in. */
+        StartQuery: {
+            /**
+             * @description An app URL under one of `auth.oauth2_redirect_urls`; it gets `?code=…` for
+             *     `POST /api/auth/oauth2/exchange`, or `?error=…` when the provider says no.
+             */
+            redirect_to: string;
+        };
         /** @description One subscription as clients send and see it. */
         SubscriptionSpec: {
             /** @description A custom channel that functions publish on (with `collection` absent). */
@@ -2284,12 +4384,31 @@ export interface components {
             /** @description What to listen to. */
             subscriptions: components["schemas"]["SubscriptionSpec"][];
         };
+        /** @description A token from a mail. */
+        TokenConfirm: {
+            /** @description The token from the mail (also in its link as `?token=`). */
+            token: string;
+        };
+        /** @description A code from the authenticator app. */
+        TotpCode: {
+            /** @description The 6-digit code shown now. */
+            code: string;
+        };
+        /** @description A new TOTP secret, waiting for its first code. */
+        TotpSetupResponse: {
+            /** @description `otpauth://totp/…` URL holding the secret, for a QR code. */
+            otpauth_url: string;
+            /** @description The secret in base32, for typing into an authenticator app. */
+            secret: string;
+        };
         /** @description Why a function runs. */
         Trigger: "manual" | "schedule";
         /** @description Changes to a user; omitted fields stay as they are. */
         UpdateUser: {
             /** @description New email address. */
             email?: string | null;
+            /** @description Mark the email verified or not. */
+            email_verified?: boolean | null;
             /** @description Promote or demote. The last admin cannot be demoted. */
             is_admin?: boolean | null;
             /** @description New password; signs the user out of every session. */
@@ -2304,10 +4423,17 @@ export interface components {
             created_at: string;
             /** @description Normalised (trimmed, lower-case) email address; unique. */
             email: string;
+            /**
+             * @description Whether the user has proved they receive mail at `email` (by a verification or
+             *     password-reset link, an email change, a provider's verified email, or an admin).
+             */
+            email_verified: boolean;
             /** @description UUIDv7 of the user. */
             id: string;
             /** @description Whether the user may use the admin API. */
             is_admin: boolean;
+            /** @description Whether sign-in asks for a TOTP code after the password. */
+            mfa_enabled: boolean;
             /**
              * Format: date-time
              * @description When the account last changed (UTC).
@@ -2332,6 +4458,62 @@ export interface components {
         /** @description The path of one user. */
         UserPath: {
             /** @description The user's id. */
+            id: string;
+        };
+        /** @description A webhook as the API shows it (never with its secret). */
+        Webhook: {
+            /** @description The collections whose record changes it gets. */
+            collections: string[];
+            /**
+             * Format: date-time
+             * @description When it was created (UTC).
+             */
+            created_at: string;
+            /** @description The changes it gets: `create`, `update`, `delete`. */
+            events: string[];
+            /** @description UUIDv7 of the webhook. */
+            id: string;
+            /** @description Inactive webhooks get nothing (not even what committed while they were inactive). */
+            is_active: boolean;
+            /**
+             * Format: date-time
+             * @description When it last changed (UTC).
+             */
+            updated_at: string;
+            /** @description Where deliveries are POSTed (`http` or `https`). */
+            url: string;
+        };
+        /** @description Changes to a webhook; omitted fields stay as they are. */
+        WebhookChanges: {
+            /**
+             * @description New collections.
+             * @default null
+             */
+            collections: string[] | null;
+            /**
+             * @description New events.
+             * @default null
+             */
+            events: string[] | null;
+            /**
+             * @description Switch it on or off. Switched back on, it gets only changes committed from then on.
+             * @default null
+             */
+            is_active: boolean | null;
+            /**
+             * @description A new secret (rotation): later attempts, retries included, are signed with it.
+             * @default null
+             */
+            secret: string | null;
+            /**
+             * @description New URL.
+             * @default null
+             */
+            url: string | null;
+        };
+        /** @description The path of one webhook. */
+        WebhookPath: {
+            /** @description The webhook's id. */
             id: string;
         };
     };

@@ -24,13 +24,15 @@ export type Schedule = S['Schedule']
 export type NewSchedule = S['NewSchedule']
 export type ScheduleChanges = S['ScheduleChanges']
 export type ScheduleConfig = S['ScheduleConfig']
+export type Webhook = S['Webhook']
+export type DeliveryAttempt = S['DeliveryAttempt']
 
 /** Every list answer: `{items, page, per_page, total_items, total_pages}`. */
 export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] }
 
 export const FIELD_TYPES: FieldType[] = [
   'string', 'text', 'int', 'float', 'boolean', 'datetime', 'date', 'email', 'url',
-  'select', 'json', 'list[string]', 'list[int]', 'list[float]', 'relation',
+  'select', 'json', 'list[string]', 'list[int]', 'list[float]', 'relation', 'file', 'list[file]',
 ]
 export const RULES: Rule[] = ['public', 'auth', 'owner', 'admin']
 export const RULE_KEYS = ['list_rule', 'view_rule', 'create_rule', 'update_rule', 'delete_rule'] as const

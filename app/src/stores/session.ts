@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { LoginResponse, User } from '../api/types'
-import { request } from '../api/client'
+import { ApiError, request } from '../api/client'
 import { router } from '../router'
 
 const KEY = 'tinybase.admin.token'
@@ -18,11 +18,34 @@ export const useSession = defineStore('session', () => {
     else localStorage.removeItem(KEY)
   }
 
-  async function login(email: string, password: string) {
-    const res = await request<LoginResponse>('POST', '/api/auth/login', {
-      body: { email, password },
+  /** Signs in; resolves to an `mfa_token` when the account also needs a TOTP code. */
+  async function login(email: string, password: string): Promise<string | null> {
+    let res: LoginResponse
+    try {
+      res = await request<LoginResponse>('POST', '/api/auth/login', {
+        body: { email, password },
+        auth: false,
+      })
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'mfa_required' && typeof e.details.mfa_token === 'string') {
+        return e.details.mfa_token
+      }
+      throw e
+    }
+    await start(res)
+    return null
+  }
+
+  /** The second step of a sign-in with TOTP. */
+  async function verifyMfa(mfaToken: string, code: string) {
+    const res = await request<LoginResponse>('POST', '/api/auth/mfa/verify', {
+      body: { mfa_token: mfaToken, code },
       auth: false,
     })
+    await start(res)
+  }
+
+  async function start(res: LoginResponse) {
     if (!res.user.is_admin) {
       // Do not keep a token for an account that cannot use this UI.
       await fetch('/api/auth/logout', {
@@ -64,5 +87,5 @@ export const useSession = defineStore('session', () => {
     }
   }
 
-  return { token, user, notice, loggedIn, login, loadMe, logout, expired }
+  return { token, user, notice, loggedIn, login, verifyMfa, loadMe, logout, expired }
 })
