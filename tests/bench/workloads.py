@@ -37,6 +37,8 @@ class Workload:
     floor: bool = False  # also run against the floor server
     mix: Workload | None = None  # every `mix_every`-th request is this one instead
     mix_every: int = 0
+    # A body sent as these bytes with this content type instead of `body` as JSON.
+    raw_body: Callable[[Server], tuple[bytes, str]] | None = None
 
     def applies_to(self, server: Server) -> bool:
         if isinstance(server, Floor):
@@ -140,16 +142,22 @@ class Sampler(threading.Thread):
 def wrk_request(server: Server, w: Workload, scratch: Path) -> list[str]:
     """bench.lua's arguments for one request shape: METHOD PATH BODY_FILE IDS_FILE HEADER…"""
     body_file = ids_file = "-"
+    headers = []
     if w.body is not None:
         body_path = scratch / f"{server.name}-{w.key}.json"
         body_path.write_text(json.dumps(w.body(server)))
         body_file = str(body_path)
+    if w.raw_body is not None:
+        data, content_type = w.raw_body(server)
+        body_path = scratch / f"{server.name}-{w.key}.body"
+        body_path.write_bytes(data)
+        body_file = str(body_path)
+        headers.append(f"Content-Type: {content_type}")
     if w.cycle_ids:
         ids_path = scratch / f"{server.name}-ids.txt"
         if not ids_path.exists():
             ids_path.write_text("\n".join(server.ids) + "\n")
         ids_file = str(ids_path)
-    headers = []
     if w.auth:
         headers.append(f"Authorization: {server.auth_prefix}{server.user_token}")
     return [w.method, w.path(server), body_file, ids_file, *headers]

@@ -20,15 +20,32 @@ fi
 
 cargo build --quiet -p blog
 data="$(mktemp -d)"
+# An SMTP server that accepts and drops every mail, so the account endpoints that send
+# one are fuzzed as they run in production (without mail they answer 503, by design).
+peers_python="tests/.cache/peers/venv/bin/python"
+if [[ ! -x "$peers_python" ]]; then
+  echo "error: the SMTP server is missing: run 'bash tests/peers/install.sh'" >&2
+  exit 1
+fi
+smtp_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+"$peers_python" -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Sink &
+smtp=$!
+trap 'kill "$smtp" 2>/dev/null || true; rm -rf "$data"' EXIT
+for _ in $(seq 100); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $smtp_port), 0.2)" 2>/dev/null && break
+  sleep 0.1
+done
 # Port 0: the server takes a free port itself and logs it (a port picked beforehand could
 # be taken by someone else before the server binds it).
 export TINYBASE_DB_URL="$data/fuzz.db" RUST_LOG="warn,tinybase::cli=info" \
   TINYBASE_AUTH_LOGIN_LIMIT_PER_IP=0 TINYBASE_AUTH_LOGIN_LIMIT_PER_EMAIL=0 \
   TINYBASE_AUTH_REGISTRATION_LIMIT_PER_IP=0 \
-  TINYBASE_ADMIN_EMAIL=fuzz-admin@example.com TINYBASE_ADMIN_PASSWORD=fuzz-admin-password
+  TINYBASE_ADMIN_EMAIL=fuzz-admin@example.com TINYBASE_ADMIN_PASSWORD=fuzz-admin-password \
+  TINYBASE_MAIL_SMTP_HOST=127.0.0.1 TINYBASE_MAIL_SMTP_PORT="$smtp_port" TINYBASE_MAIL_SMTP_TLS=none \
+  TINYBASE_AUTH_MAIL_LIMIT_PER_EMAIL=0 TINYBASE_AUTH_MAIL_LIMIT_PER_IP=0
 target/debug/blog serve --host 127.0.0.1 --port 0 > "$data/server.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
+trap 'kill "$server" "$smtp" 2>/dev/null || true; rm -rf "$data"' EXIT
 base=""
 for _ in $(seq 300); do
   base="$(grep -o 'listening on http://127\.0\.0\.1:[0-9]*' "$data/server.log" | head -1 | cut -d' ' -f3 || true)"

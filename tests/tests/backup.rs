@@ -136,3 +136,91 @@ async fn back_up_while_serving_then_restore_after_stopping() {
         vec!["before the backup".to_owned()]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_with_files_copies_the_uploads_beside_the_database() {
+    let (_guard, dir) = workdir();
+    let server = Server::start(&dir, &["--port", "0"], &ADMIN).unwrap();
+    let (_, login) = common::login(&server.base, "keeper@example.com", "keeper-password").await;
+    let token = login["token"].as_str().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let schema = json!({"name": "docs", "schema": {"fields": [{"name": "doc", "type": "file"}]}});
+    let created = client
+        .post(format!("{}/api/collections", server.base))
+        .bearer_auth(&token)
+        .json(&schema)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let collection: Value = created.json().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "doc",
+        reqwest::multipart::Part::bytes(b"the contract".to_vec()).file_name("contract.txt"),
+    );
+    let uploaded = client
+        .post(format!("{}/api/collections/docs/records", server.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status().as_u16(), 201);
+    let record: Value = uploaded.json().await.unwrap();
+    let name = record["data"]["doc"].as_str().unwrap();
+
+    // Without the flag: the database only, and a line saying where the files are.
+    let out = run_app(&dir, &["backup", "plain.db"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("files: not copied"), "{stdout}");
+    assert!(!dir.join("plain.db.files").exists());
+
+    // With it, while the server runs: the stored file, byte for byte, under the same key.
+    let out = run_app(&dir, &["backup", "full.db", "--with-files"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("copied 1 files (12 bytes)"), "{stdout}");
+    let key = format!(
+        "{}/{}/{name}",
+        collection["id"].as_str().unwrap(),
+        record["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        std::fs::read(dir.join("full.db.files").join(&key)).unwrap(),
+        b"the contract"
+    );
+
+    // An existing files folder is never overwritten, and the database copy is not made.
+    std::fs::create_dir(dir.join("again.db.files")).unwrap();
+    let out = run_app(&dir, &["backup", "again.db", "--with-files"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.join("again.db").exists());
+
+    // S3 files are kept by the bucket: refused before anything is written.
+    let out = run_app(
+        &dir,
+        &["backup", "s3.db", "--with-files"],
+        &[
+            ("TINYBASE_STORAGE_BACKEND", "s3"),
+            ("TINYBASE_STORAGE_S3_BUCKET", "uploads"),
+            ("TINYBASE_STORAGE_S3_ENDPOINT", "http://127.0.0.1:9"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("versioning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.join("s3.db").exists());
+}

@@ -94,6 +94,25 @@ fn port_health_check_and_data_volume_match_the_server() {
 }
 
 #[test]
+fn the_image_ships_the_litestream_the_tests_run() {
+    let dockerfile = read("Dockerfile");
+    let version = arg_default(&dockerfile, "LITESTREAM_VERSION");
+    let peers = read("tests/peers/install.sh");
+    assert!(
+        peers.contains(&format!("\"litestream-bin=={version}\"")),
+        "the Dockerfile ships Litestream {version}; the tests install another"
+    );
+    // On PATH under its own name, where `replication.litestream_bin`'s default finds it.
+    assert!(dockerfile.contains("/usr/local/bin/litestream\n"));
+    assert_eq!(
+        tinybase::config::Settings::default()
+            .replication
+            .litestream_bin,
+        "litestream"
+    );
+}
+
+#[test]
 fn build_output_and_local_state_stay_out_of_the_context() {
     let ignore = read(".dockerignore");
     for entry in ["target/", "**/node_modules/", "*.db", ".git/"] {

@@ -2,8 +2,10 @@
 //! (`#[tinybase::function]`), which documents them.
 
 mod args;
+mod collection;
 mod doc;
 mod expand;
+mod hook;
 mod name;
 mod paths;
 mod signature;
@@ -30,6 +32,41 @@ pub fn function(args: TokenStream, item: TokenStream) -> TokenStream {
             quote!(#item #err).into()
         }
     }
+}
+
+/// Registers a Rust hook on a collection's record writes or on account events. See
+/// `tinybase::hook` for the full documentation.
+#[proc_macro_attribute]
+pub fn hook(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    match hook::hook_impl(args.into(), item.clone()) {
+        Ok(expanded) => expanded.into(),
+        // Keep the item so the only errors are ours.
+        Err(err) => {
+            let err = err.to_compile_error();
+            let item = without_reported_modifiers(item);
+            quote!(#item #err).into()
+        }
+    }
+}
+
+/// Declares a collection in code: `#[derive(tinybase::Collection)]` on a serde struct,
+/// with `#[collection(...)]` on the struct and `#[field(...)]` on its fields. See
+/// `tinybase::Collection` for the full documentation.
+#[proc_macro_derive(Collection, attributes(collection, field))]
+pub fn derive_collection(item: TokenStream) -> TokenStream {
+    collection::derive(item.into())
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+/// Makes an enum of unit variants usable as a `select` field of a code-first collection.
+/// See `tinybase::Select`.
+#[proc_macro_derive(Select)]
+pub fn derive_select(item: TokenStream) -> TokenStream {
+    collection::derive_select(item.into())
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
 }
 
 /// The item minus `const` and `...`, which we already reported: left in, they would add

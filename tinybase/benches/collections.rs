@@ -9,7 +9,7 @@
 use chrono::{TimeZone, Utc};
 use divan::{Bencher, black_box};
 use serde_json::{Map, Value, json};
-use tinybase::collections::filter::compile_filter;
+use tinybase::collections::filter::{RequestValues, RuleEnv, compile_filter, compile_rule};
 use tinybase::collections::validate::CompiledSchema;
 use tinybase::collections::{CollectionSchema, Record};
 
@@ -132,6 +132,29 @@ mod filter {
         let schema = posts_schema();
         bencher
             .bench(|| compile_filter(black_box("rating > 'x' && title ~ 3"), &schema).unwrap_err());
+    }
+
+    /// A rule expression compiled for one caller, as every list under it does.
+    #[divan::bench]
+    fn rule_for_a_caller(bencher: Bencher) {
+        let schema = posts_schema();
+        let text = "published = true || author_email = @request.auth.email";
+        bencher.bench(|| {
+            // Built per run: the environment holds a `dyn Fn`, which is not `Sync`.
+            let lookup = |_: &str| None;
+            let env = RuleEnv {
+                collections: &lookup,
+                request: Some(RequestValues {
+                    auth_id: "019a0000-0000-7000-8000-000000000001",
+                    auth_email: "ann@example.com",
+                    auth_email_verified: true,
+                    is_admin: false,
+                    body: None,
+                }),
+                body_allowed: false,
+            };
+            compile_rule(black_box(text), &schema, &env).unwrap()
+        });
     }
 }
 

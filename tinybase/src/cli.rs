@@ -1,4 +1,4 @@
-//! The command line: `init`, `serve` and `admin create`. Every TinyBase app binary — the
+//! The command line: `init`, `serve`, `admin create`, `backup`, `restore`, `replication`. Every TinyBase app binary — the
 //! stock `tinybase` one and each user's own — gets these commands from [`run`].
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 use crate::auth::users::{self, EnsureAdmin};
-use crate::config::{DEFAULT_CONFIG_FILE, Settings};
+use crate::config::{DEFAULT_CONFIG_FILE, Settings, StorageBackend};
 use crate::constants::{ADMIN_PATH, DOCS_PATH, OPENAPI_PATH};
 use crate::{App, Error, Result, Tinybase, scaffold, shutdown_signal};
 
@@ -46,11 +46,18 @@ enum Command {
     Backup {
         /// Where to write the copy; must not exist.
         path: PathBuf,
+        /// Also copy the uploaded files (local storage) into PATH.files, after the
+        /// database, so every file the copy refers to is in it.
+        #[arg(long)]
+        with_files: bool,
     },
-    /// Replace the database with the backup at PATH (refused while a server runs on it).
-    Restore {
-        /// The backup to restore.
-        path: PathBuf,
+    /// Replace the database with the backup at PATH, or with the replica (refused while a
+    /// server runs on it).
+    Restore(RestoreArgs),
+    /// Continuous replication with Litestream.
+    Replication {
+        #[command(subcommand)]
+        command: ReplicationCommand,
     },
     /// Add code to this app from a template.
     New {
@@ -70,6 +77,21 @@ enum NewCommand {
         #[arg(short, long)]
         description: Option<String>,
     },
+    /// A collection declared in code: writes src/collections/NAME.rs (a struct deriving
+    /// tinybase::Collection) and wires its `mod` lines.
+    Collection {
+        /// The collection's name, e.g. posts.
+        name: String,
+    },
+    /// A record hook: writes src/hooks/NAME.rs (a before_create hook) and wires its
+    /// `mod` lines.
+    Hook {
+        /// The hook's name, e.g. fill_slug.
+        name: String,
+        /// The collection it watches.
+        #[arg(short, long, default_value = "posts")]
+        collection: String,
+    },
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -80,6 +102,37 @@ struct ServeArgs {
     /// Port to listen on (overrides server.port; 0 picks a free one).
     #[arg(long)]
     port: Option<u16>,
+    /// Run a read replica: follow `replication.url` into `database.url`, serve reads and
+    /// realtime, forward writes, sign-ins and function calls to `replication.primary_url`.
+    #[arg(long)]
+    replica: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct RestoreArgs {
+    /// The backup to restore.
+    #[arg(
+        required_unless_present = "from_replica",
+        conflicts_with = "from_replica"
+    )]
+    path: Option<PathBuf>,
+    /// Restore from the replica in `[replication]` instead of a backup file.
+    #[arg(long)]
+    from_replica: bool,
+    /// With --from-replica: the database as it was at this time (RFC 3339, e.g.
+    /// 2026-12-06T22:43:50Z) rather than the latest.
+    #[arg(long, requires = "from_replica", value_name = "RFC3339")]
+    timestamp: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReplicationCommand {
+    /// Show the last sync and how far the replica is behind.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,12 +171,27 @@ fn execute(cli: Cli) -> Result<()> {
     {
         return new_function(name, description.as_deref());
     }
+    if let Command::New {
+        what: NewCommand::Hook { name, collection },
+    } = &command
+    {
+        return new_hook(name, collection);
+    }
+    if let Command::New {
+        what: NewCommand::Collection { name },
+    } = &command
+    {
+        return new_collection(name);
+    }
     if matches!(command, Command::Init) {
         write_config_if_missing(cli.config.as_deref())?;
     }
     let mut settings = Settings::load(cli.config.as_deref()).map_err(Error::internal)?;
     // Restoring replaces the file: it must not open the database (and its lock) first.
-    if let Command::Restore { path } = &command {
+    if let Command::Restore(RestoreArgs {
+        path: Some(path), ..
+    }) = &command
+    {
         let target = settings.database.path().map_err(Error::internal)?;
         crate::db::restore(&target, path)?;
         println!("restored {} from {}", target.display(), path.display());
@@ -142,21 +210,117 @@ fn execute(cli: Cli) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let app = App::new(settings).build().await?;
+        // Neither opens the database: a restore replaces it, and the status reads
+        // Litestream's files, so both work beside a running server or without one.
+        match &command {
+            Command::Restore(args) => return restore_from_replica(&settings, args).await,
+            Command::Replication {
+                command: ReplicationCommand::Status { json },
+            } => return replication_status(&settings, *json).await,
+            _ => {}
+        }
+        let replica = matches!(&command, Command::Serve(args) if args.replica);
+        if matches!(command, Command::Serve(_)) && settings.replication.enabled() {
+            let db = settings.database.path().map_err(Error::internal)?;
+            let version = crate::replication::preflight(&settings.replication, &db).await?;
+            tracing::info!(%version, "Litestream is ready");
+        }
+        let app = if replica {
+            App::new(settings).read_replica().build().await?
+        } else {
+            App::new(settings).build().await?
+        };
         match command {
             Command::Init => init(&app).await,
             Command::Serve(_) => serve(app).await,
             Command::Admin {
                 command: AdminCommand::Create { email, password },
             } => admin_create(&app, &email, password).await,
-            Command::Backup { path } => {
-                app.database().backup_to(&path).await?;
-                println!("backup: wrote {}", path.display());
-                Ok(())
-            }
-            Command::New { .. } | Command::Restore { .. } => Ok(()),
+            Command::Backup { path, with_files } => backup(&app, &path, with_files).await,
+            Command::New { .. } | Command::Restore(_) | Command::Replication { .. } => Ok(()),
         }
     })
+}
+
+/// `backup PATH [--with-files]`: the database, then (asked for, local storage only) the
+/// files, or else a line saying where the files are and how to keep them.
+async fn backup(app: &Tinybase, path: &Path, with_files: bool) -> Result<()> {
+    let settings = &app.settings().storage;
+    if with_files && settings.backend == StorageBackend::S3 {
+        // Checked before writing anything, so a refused backup leaves nothing behind.
+        return Err(Error::bad_request(
+            "--with-files copies local storage only; files in S3 are kept by the bucket: \
+             turn on its versioning or replication",
+        ));
+    }
+    let files_target = files_backup_path(path);
+    if with_files && files_target.exists() {
+        return Err(Error::conflict(format!(
+            "{} already exists",
+            files_target.display()
+        )));
+    }
+    app.database().backup_to(path).await?;
+    println!("backup: wrote {}", path.display());
+    let database = app.settings().database.path().map_err(Error::internal)?;
+    let folder = crate::storage::local_folder(settings, &database);
+    match settings.backend {
+        StorageBackend::S3 => println!(
+            "files: not copied; they stay in the S3 bucket {} (keep them with its versioning or replication)",
+            settings.s3_bucket.as_deref().unwrap_or_default()
+        ),
+        StorageBackend::Local if with_files => {
+            let target = files_target.clone();
+            let copied = tokio::task::spawn_blocking(move || {
+                crate::storage::copy::copy_folder(&folder, &target)
+            })
+            .await??;
+            println!(
+                "files: copied {} files ({} bytes) to {}",
+                copied.files,
+                copied.bytes,
+                files_target.display()
+            );
+        }
+        StorageBackend::Local => println!(
+            "files: not copied; copy {} after this backup, or run backup with --with-files",
+            folder.display()
+        ),
+    }
+    Ok(())
+}
+
+/// Where `backup PATH --with-files` puts the files: `PATH.files` beside the copy.
+fn files_backup_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".files");
+    PathBuf::from(name)
+}
+
+async fn restore_from_replica(settings: &Settings, args: &RestoreArgs) -> Result<()> {
+    let target = settings.database.path().map_err(Error::internal)?;
+    crate::replication::restore_from_replica(
+        &settings.replication,
+        &target,
+        args.timestamp.as_deref(),
+    )
+    .await?;
+    match &args.timestamp {
+        Some(at) => println!("restored {} from the replica as of {at}", target.display()),
+        None => println!("restored {} from the replica", target.display()),
+    }
+    Ok(())
+}
+
+async fn replication_status(settings: &Settings, json: bool) -> Result<()> {
+    let db = settings.database.path().map_err(Error::internal)?;
+    let status = crate::replication::status(&settings.replication, &db).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", status.to_text());
+    }
+    Ok(())
 }
 
 fn new_function(name: &str, description: Option<&str>) -> Result<()> {
@@ -169,6 +333,35 @@ fn new_function(name: &str, description: Option<&str>) -> Result<()> {
     }
     println!(
         "next: edit src/functions/{name}.rs, then `cargo run -- serve` and POST /api/functions/{name}"
+    );
+    Ok(())
+}
+
+fn new_hook(name: &str, collection: &str) -> Result<()> {
+    let root = std::env::current_dir()?;
+    let plan = scaffold::plan_hook(&root, name, collection)?;
+    scaffold::write_plan(&root, &plan)?;
+    for file in &plan {
+        let verb = if file.existed { "updated" } else { "created" };
+        println!("{verb} {}", file.path.display());
+    }
+    println!(
+        "next: edit src/hooks/{name}.rs, then `cargo run -- serve`; GET /api/admin/hooks lists it"
+    );
+    Ok(())
+}
+
+fn new_collection(name: &str) -> Result<()> {
+    let root = std::env::current_dir()?;
+    let plan = scaffold::plan_collection(&root, name)?;
+    scaffold::write_plan(&root, &plan)?;
+    for file in &plan {
+        let verb = if file.existed { "updated" } else { "created" };
+        println!("{verb} {}", file.path.display());
+    }
+    println!(
+        "next: edit src/collections/{name}.rs, then `cargo run -- serve`: the collection is \
+         created at start"
     );
     Ok(())
 }
@@ -232,7 +425,10 @@ const HOW_TO_CREATE_ADMIN: &str = "create one with `admin create --email you@exa
 
 async fn serve(app: Tinybase) -> Result<()> {
     let settings = app.settings().clone();
-    if let (Some(email), Some(password)) = (&settings.admin.email, &settings.admin.password) {
+    if app.is_replica() {
+        // Admins are the primary's to create.
+    } else if let (Some(email), Some(password)) = (&settings.admin.email, &settings.admin.password)
+    {
         match users::ensure_admin(app.database(), email, password).await? {
             EnsureAdmin::AlreadyAdmin => {}
             outcome => tracing::info!(%email, ?outcome, "admin from settings"),
@@ -252,6 +448,7 @@ async fn serve(app: Tinybase) -> Result<()> {
         openapi = %format!("{base}{OPENAPI_PATH}"),
         admin = %format!("{base}{ADMIN_PATH}"),
         database = %app.database().path().display(),
+        replica = app.is_replica(),
         "TinyBase {} listening on {base}",
         env!("CARGO_PKG_VERSION"),
     );

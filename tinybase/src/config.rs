@@ -43,6 +43,15 @@ const MIN_BODY_LIMIT_BYTES: usize = 1024;
 /// Upper bound on the connection timeouts (a day): a client is never meant to take longer
 /// than that to send a request, and far larger values overflow deadline arithmetic.
 const MAX_CONNECTION_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
+/// The largest `realtime.max_subscriptions`: each subscription is checked against every
+/// change, so an unbounded list would let one client slow delivery for all.
+const MAX_REALTIME_SUBSCRIPTIONS: u32 = 10_000;
+
+/// The longest a webhook delivery attempt may take: a receiver is meant to answer quickly
+/// and do slow work afterwards.
+const MAX_WEBHOOK_TIMEOUT_SECONDS: u64 = 300;
+/// The longest first retry delay (an hour, the cap of every retry delay).
+const MAX_WEBHOOK_RETRY_DELAY_MS: u64 = 60 * 60 * 1000;
 
 /// Upper bound on token lifetime (ten years). Far larger values overflow date arithmetic
 /// when an expiry timestamp is computed, and are never intended anyway.
@@ -66,6 +75,16 @@ pub struct Settings {
     pub cors: CorsSettings,
     /// Admin account and admin UI (`[admin]`).
     pub admin: AdminSettings,
+    /// Live record changes and the change log under them (`[realtime]`).
+    pub realtime: RealtimeSettings,
+    /// Continuous replication with Litestream (`[replication]`).
+    pub replication: ReplicationSettings,
+    /// Where uploaded files are kept (`[storage]`).
+    pub storage: StorageSettings,
+    /// Outgoing mail for account flows (`[mail]`).
+    pub mail: MailSettings,
+    /// Webhook delivery (`[webhooks]`).
+    pub webhooks: WebhookSettings,
 }
 
 /// The `[server]` section.
@@ -142,6 +161,60 @@ pub struct AuthSettings {
     /// Registration attempts per minute allowed from one client IP, whatever their outcome;
     /// 0 disables the limit. Default 20.
     pub registration_limit_per_ip: u32,
+    /// Whether login refuses users whose email is not verified (403
+    /// `email_not_verified`). Default false.
+    pub require_verified_email: bool,
+    /// Mail requests (verification, password reset, email change) per minute for one
+    /// email address; 0 disables the limit. Default 5.
+    pub mail_limit_per_email: u32,
+    /// Mail requests per minute from one client IP; 0 disables the limit. Default 50.
+    pub mail_limit_per_ip: u32,
+    /// Where an OAuth2 sign-in may send the browser back to: `redirect_to` must start with
+    /// one of these URLs. Default empty (OAuth2 sign-in has nowhere to return to).
+    pub oauth2_redirect_urls: Vec<String>,
+    /// OAuth2 / OpenID Connect providers (`[[auth.oauth2]]`). Default none.
+    pub oauth2: Vec<OAuth2Provider>,
+}
+
+/// One `[[auth.oauth2]]` provider. Either `issuer` (OpenID Connect discovery) or the
+/// explicit endpoints.
+// Debug is implemented by hand so the client secret never ends up in logs.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuth2Provider {
+    /// Name used in URLs (`/api/auth/oauth2/{name}/start`): lower-case letters, digits,
+    /// `-` and `_`.
+    pub name: String,
+    /// Name shown to users; defaults to `name`.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub display_name: Option<String>,
+    /// OpenID Connect issuer URL; its `/.well-known/openid-configuration` supplies the
+    /// endpoints and signing keys.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub issuer: Option<String>,
+    /// Client id registered with the provider.
+    pub client_id: String,
+    /// Client secret registered with the provider.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub client_secret: Option<String>,
+    /// Scopes to ask for besides `openid`; empty means `email` and `profile`.
+    pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for OAuth2Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuth2Provider")
+            .field("name", &self.name)
+            .field("display_name", &self.display_name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 impl Default for AuthSettings {
@@ -152,6 +225,11 @@ impl Default for AuthSettings {
             login_limit_per_ip: 100,
             registration: Registration::Open,
             registration_limit_per_ip: 20,
+            require_verified_email: false,
+            mail_limit_per_email: 5,
+            mail_limit_per_ip: 50,
+            oauth2_redirect_urls: Vec::new(),
+            oauth2: Vec::new(),
         }
     }
 }
@@ -207,6 +285,52 @@ impl Default for SchedulerSettings {
     }
 }
 
+/// The `[realtime]` section: event streams and the change log they (and resuming clients)
+/// read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeSettings {
+    /// The most subscriptions one stream may hold (1 to 10,000). Default 100.
+    pub max_subscriptions: u32,
+    /// Days the change log keeps a change (pruned hourly); 0 means no age limit. A client
+    /// that reconnects after a longer gap gets `event: reset`. Default 7.
+    pub change_log_max_age_days: u32,
+    /// The most changes the change log keeps (the oldest go first, hourly); 0 means no
+    /// count limit. Default 100,000.
+    pub change_log_max_rows: u64,
+}
+
+impl Default for RealtimeSettings {
+    fn default() -> Self {
+        Self {
+            max_subscriptions: 100,
+            change_log_max_age_days: 7,
+            change_log_max_rows: 100_000,
+        }
+    }
+}
+
+/// The `[webhooks]` section: how deliveries to webhook URLs are sent and retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Seconds one delivery attempt may take, connecting and answering included (1 to
+    /// 300). Default 10.
+    pub timeout_seconds: u64,
+    /// Milliseconds before the first retry of a failed delivery; each later retry waits
+    /// twice as long as the one before, at most an hour. Default 10000.
+    pub retry_initial_delay_ms: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 10,
+            retry_initial_delay_ms: 10_000,
+        }
+    }
+}
+
 /// The `[cors]` section.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -241,6 +365,233 @@ impl fmt::Debug for AdminSettings {
             .field("static_dir", &self.static_dir)
             .finish()
     }
+}
+
+/// The `[replication]` section: where Litestream ships the database. Replication is off
+/// while `url` is unset. An empty string, in the file or the environment, means unset.
+// Debug is implemented by hand so the secret key never ends up in logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicationSettings {
+    /// The replica: `file:///absolute/dir` or `s3://bucket/prefix`. Default unset (off).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub url: Option<String>,
+    /// S3-compatible service endpoint such as `http://127.0.0.1:9000`. Default unset (AWS).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region. Default unset (Litestream's default, `us-east-1`).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_region: Option<String>,
+    /// S3 access key id. Default unset: Litestream's usual AWS credential chain.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret access key. Default unset.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_secret_access_key: Option<String>,
+    /// Path-style bucket addressing (`endpoint/bucket/key`), which most self-hosted
+    /// S3-compatible services need. Default false.
+    pub s3_path_style: bool,
+    /// How often Litestream ships new changes to the replica, in milliseconds: the most
+    /// recent writes a lost machine can take with it. Default 1000.
+    pub sync_interval_ms: u64,
+    /// The Litestream executable: a path, or a name looked up on `PATH`. Default
+    /// `litestream`.
+    pub litestream_bin: String,
+    /// For `serve --replica`: the primary's base URL (`http://10.0.0.1:8000`), where a
+    /// read replica forwards writes, sign-ins and function calls. Default unset.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub primary_url: Option<String>,
+}
+
+impl Default for ReplicationSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: false,
+            sync_interval_ms: 1000,
+            litestream_bin: "litestream".to_owned(),
+            primary_url: None,
+        }
+    }
+}
+
+/// The `[mail]` section: the SMTP server that sends account mails, and what they say.
+// Debug is implemented by hand so the SMTP password never ends up in logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// SMTP server host name. Default unset: no mail is sent, and the endpoints that would
+    /// send one answer 503 `mail_not_configured`.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub smtp_host: Option<String>,
+    /// SMTP server port. Default 587.
+    pub smtp_port: u16,
+    /// SMTP user name. Default unset (no authentication).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub smtp_username: Option<String>,
+    /// SMTP password. Default unset.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub smtp_password: Option<String>,
+    /// Transport security: `none`, `starttls` or `tls`. Default `starttls`.
+    pub smtp_tls: SmtpTls,
+    /// Sender of every mail, `Name <address>` or a bare address.
+    /// Default `TinyBase <noreply@localhost>`.
+    pub from: String,
+    /// Base URL of the app the links in mails point at (`{app_url}/verify-email?token=…`).
+    /// Default `http://127.0.0.1:8000`.
+    pub app_url: String,
+    /// App name used in mails. Default `TinyBase`.
+    pub app_name: String,
+    /// Directory of template files overriding the built-in mails
+    /// (`verification.subject.txt`, `verification.txt`, `verification.html`, and the same
+    /// for `password_reset` and `email_change`). Default unset.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: SmtpTls::Starttls,
+            from: "TinyBase <noreply@localhost>".to_owned(),
+            app_url: "http://127.0.0.1:8000".to_owned(),
+            app_name: "TinyBase".to_owned(),
+            templates_dir: None,
+        }
+    }
+}
+
+impl fmt::Debug for ReplicationSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplicationSettings")
+            .field("url", &self.url)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("s3_path_style", &self.s3_path_style)
+            .field("sync_interval_ms", &self.sync_interval_ms)
+            .field("litestream_bin", &self.litestream_bin)
+            .field("primary_url", &self.primary_url)
+            .finish()
+    }
+}
+
+/// The `[storage]` section: where uploaded files are kept.
+// Debug is implemented by hand so the secret key never ends up in logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// `local` (a folder) or `s3` (an S3-compatible service). Default `local`.
+    pub backend: StorageBackend,
+    /// The folder of the local backend; relative to the database file's folder. Default
+    /// unset: `storage` beside the database.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub path: Option<PathBuf>,
+    /// The bucket of the S3 backend. Required for `s3`.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_bucket: Option<String>,
+    /// The S3 endpoint URL, for services other than AWS (MinIO, R2, …). Default unset: AWS.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_endpoint: Option<String>,
+    /// The S3 region. Default `us-east-1`.
+    pub s3_region: String,
+    /// The S3 access key id. Default unset.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_access_key_id: Option<String>,
+    /// The S3 secret access key. Default unset.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub s3_secret_access_key: Option<String>,
+    /// Address buckets as `endpoint/bucket` rather than `bucket.endpoint` (most
+    /// self-hosted services need this). Default false.
+    pub s3_path_style: bool,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            path: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".to_owned(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_path_style: false,
+        }
+    }
+}
+
+impl fmt::Debug for StorageSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageSettings")
+            .field("backend", &self.backend)
+            .field("path", &self.path)
+            .field("s3_bucket", &self.s3_bucket)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("s3_path_style", &self.s3_path_style)
+            .finish()
+    }
+}
+
+impl fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("smtp_tls", &self.smtp_tls)
+            .field("from", &self.from)
+            .field("app_url", &self.app_url)
+            .field("app_name", &self.app_name)
+            .field("templates_dir", &self.templates_dir)
+            .finish()
+    }
+}
+
+/// Where files are stored (`storage.backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A folder on local disk.
+    #[default]
+    Local,
+    /// An S3-compatible object storage service.
+    S3,
+}
+
+/// How the connection to the SMTP server is secured (`mail.smtp_tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text; only for a server on the same machine or network.
+    None,
+    /// Plain connection upgraded with STARTTLS (usually port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
 }
 
 /// Reads an optional string where `""` means "not set", matching the environment rule,
@@ -470,6 +821,57 @@ static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        key: "auth.require_verified_email",
+        env: "TINYBASE_AUTH_REQUIRE_VERIFIED_EMAIL",
+        apply: |s, v| {
+            s.auth.require_verified_email = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "auth.mail_limit_per_email",
+        env: "TINYBASE_AUTH_MAIL_LIMIT_PER_EMAIL",
+        apply: |s, v| {
+            s.auth.mail_limit_per_email = parse_uint(v, u32::MAX, "requests per minute")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "auth.mail_limit_per_ip",
+        env: "TINYBASE_AUTH_MAIL_LIMIT_PER_IP",
+        apply: |s, v| {
+            s.auth.mail_limit_per_ip = parse_uint(v, u32::MAX, "requests per minute")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "auth.oauth2_redirect_urls",
+        env: "TINYBASE_AUTH_OAUTH2_REDIRECT_URLS",
+        apply: |s, v| {
+            s.auth.oauth2_redirect_urls = parse_list(v);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "auth.oauth2",
+        env: "TINYBASE_AUTH_OAUTH2",
+        apply: |s, v| {
+            // A list of tables does not fit one line of text: the environment gives JSON.
+            s.auth.oauth2 = if v.trim().is_empty() {
+                Vec::new()
+            } else {
+                serde_json::from_str(v).map_err(|err| {
+                    format!(
+                        "not a JSON array of providers ({err}); e.g. \
+                         [{{\"name\":\"google\",\"issuer\":\"https://accounts.google.com\",\
+                         \"client_id\":\"…\",\"client_secret\":\"…\"}}]"
+                    )
+                })?
+            };
+            Ok(())
+        },
+    },
+    Setting {
         key: "functions.timeout_seconds",
         env: "TINYBASE_FUNCTIONS_TIMEOUT_SECONDS",
         apply: |s, v| {
@@ -498,6 +900,46 @@ static SETTINGS: &[Setting] = &[
         env: "TINYBASE_SCHEDULER_INTERVAL_SECONDS",
         apply: |s, v| {
             s.scheduler.interval_seconds = parse_uint(v, u64::MAX, "seconds")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "realtime.max_subscriptions",
+        env: "TINYBASE_REALTIME_MAX_SUBSCRIPTIONS",
+        apply: |s, v| {
+            s.realtime.max_subscriptions = parse_uint(v, u32::MAX, "subscriptions")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "realtime.change_log_max_age_days",
+        env: "TINYBASE_REALTIME_CHANGE_LOG_MAX_AGE_DAYS",
+        apply: |s, v| {
+            s.realtime.change_log_max_age_days = parse_uint(v, u32::MAX, "days")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "realtime.change_log_max_rows",
+        env: "TINYBASE_REALTIME_CHANGE_LOG_MAX_ROWS",
+        apply: |s, v| {
+            s.realtime.change_log_max_rows = parse_uint(v, u64::MAX, "changes")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "webhooks.timeout_seconds",
+        env: "TINYBASE_WEBHOOKS_TIMEOUT_SECONDS",
+        apply: |s, v| {
+            s.webhooks.timeout_seconds = parse_uint(v, u64::MAX, "seconds")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "webhooks.retry_initial_delay_ms",
+        env: "TINYBASE_WEBHOOKS_RETRY_INITIAL_DELAY_MS",
+        apply: |s, v| {
+            s.webhooks.retry_initial_delay_ms = parse_uint(v, u64::MAX, "milliseconds")?;
             Ok(())
         },
     },
@@ -536,6 +978,222 @@ static SETTINGS: &[Setting] = &[
             Ok(())
         },
     },
+    Setting {
+        key: "replication.url",
+        env: "TINYBASE_REPLICATION_URL",
+        apply: |s, v| {
+            s.replication.url = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.s3_endpoint",
+        env: "TINYBASE_REPLICATION_S3_ENDPOINT",
+        apply: |s, v| {
+            s.replication.s3_endpoint = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.s3_region",
+        env: "TINYBASE_REPLICATION_S3_REGION",
+        apply: |s, v| {
+            s.replication.s3_region = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.s3_access_key_id",
+        env: "TINYBASE_REPLICATION_S3_ACCESS_KEY_ID",
+        apply: |s, v| {
+            s.replication.s3_access_key_id = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.s3_secret_access_key",
+        env: "TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY",
+        apply: |s, v| {
+            s.replication.s3_secret_access_key = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.s3_path_style",
+        env: "TINYBASE_REPLICATION_S3_PATH_STYLE",
+        apply: |s, v| {
+            s.replication.s3_path_style = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.sync_interval_ms",
+        env: "TINYBASE_REPLICATION_SYNC_INTERVAL_MS",
+        apply: |s, v| {
+            s.replication.sync_interval_ms = parse_uint(v, u64::MAX, "milliseconds")?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.litestream_bin",
+        env: "TINYBASE_REPLICATION_LITESTREAM_BIN",
+        apply: |s, v| {
+            s.replication.litestream_bin = v.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        key: "replication.primary_url",
+        env: "TINYBASE_REPLICATION_PRIMARY_URL",
+        apply: |s, v| {
+            s.replication.primary_url = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.backend",
+        env: "TINYBASE_STORAGE_BACKEND",
+        apply: |s, v| {
+            s.storage.backend = match v.trim().to_ascii_lowercase().as_str() {
+                "local" => StorageBackend::Local,
+                "s3" => StorageBackend::S3,
+                _ => {
+                    return Err(format!(
+                        "'{v}' is not a storage backend (expected local or s3)"
+                    ));
+                }
+            };
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.path",
+        env: "TINYBASE_STORAGE_PATH",
+        apply: |s, v| {
+            s.storage.path = non_empty(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.s3_bucket",
+        env: "TINYBASE_STORAGE_S3_BUCKET",
+        apply: |s, v| {
+            s.storage.s3_bucket = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.s3_endpoint",
+        env: "TINYBASE_STORAGE_S3_ENDPOINT",
+        apply: |s, v| {
+            s.storage.s3_endpoint = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.s3_region",
+        env: "TINYBASE_STORAGE_S3_REGION",
+        apply: |s, v| {
+            s.storage.s3_region = v.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.s3_access_key_id",
+        env: "TINYBASE_STORAGE_S3_ACCESS_KEY_ID",
+        apply: |s, v| {
+            s.storage.s3_access_key_id = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.s3_secret_access_key",
+        env: "TINYBASE_STORAGE_S3_SECRET_ACCESS_KEY",
+        apply: |s, v| {
+            s.storage.s3_secret_access_key = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "storage.s3_path_style",
+        env: "TINYBASE_STORAGE_S3_PATH_STYLE",
+        apply: |s, v| {
+            s.storage.s3_path_style = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.smtp_host",
+        env: "TINYBASE_MAIL_SMTP_HOST",
+        apply: |s, v| {
+            s.mail.smtp_host = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.smtp_port",
+        env: "TINYBASE_MAIL_SMTP_PORT",
+        apply: |s, v| {
+            s.mail.smtp_port = parse_port(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.smtp_username",
+        env: "TINYBASE_MAIL_SMTP_USERNAME",
+        apply: |s, v| {
+            s.mail.smtp_username = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.smtp_password",
+        env: "TINYBASE_MAIL_SMTP_PASSWORD",
+        apply: |s, v| {
+            s.mail.smtp_password = non_empty(v).map(str::to_owned);
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.smtp_tls",
+        env: "TINYBASE_MAIL_SMTP_TLS",
+        apply: |s, v| {
+            s.mail.smtp_tls = parse_smtp_tls(v)?;
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.from",
+        env: "TINYBASE_MAIL_FROM",
+        apply: |s, v| {
+            s.mail.from = v.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.app_url",
+        env: "TINYBASE_MAIL_APP_URL",
+        apply: |s, v| {
+            s.mail.app_url = v.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.app_name",
+        env: "TINYBASE_MAIL_APP_NAME",
+        apply: |s, v| {
+            s.mail.app_name = v.to_owned();
+            Ok(())
+        },
+    },
+    Setting {
+        key: "mail.templates_dir",
+        env: "TINYBASE_MAIL_TEMPLATES_DIR",
+        apply: |s, v| {
+            s.mail.templates_dir = non_empty(v).map(PathBuf::from);
+            Ok(())
+        },
+    },
 ];
 
 fn parse_bool(value: &str) -> Result<bool, String> {
@@ -554,6 +1212,17 @@ fn parse_registration(value: &str) -> Result<Registration, String> {
         "closed" => Ok(Registration::Closed),
         _ => Err(format!(
             "'{value}' is not a registration mode (expected open or closed)"
+        )),
+    }
+}
+
+fn parse_smtp_tls(value: &str) -> Result<SmtpTls, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "none" => Ok(SmtpTls::None),
+        "starttls" => Ok(SmtpTls::Starttls),
+        "tls" => Ok(SmtpTls::Tls),
+        _ => Err(format!(
+            "'{value}' is not an SMTP security mode (expected none, starttls or tls)"
         )),
     }
 }
@@ -827,6 +1496,33 @@ impl Settings {
                 ),
             );
         }
+        if !(1..=MAX_REALTIME_SUBSCRIPTIONS).contains(&self.realtime.max_subscriptions) {
+            return fail(
+                "realtime.max_subscriptions",
+                format!(
+                    "{} is out of range (expected 1 to {MAX_REALTIME_SUBSCRIPTIONS})",
+                    self.realtime.max_subscriptions
+                ),
+            );
+        }
+        if !(1..=MAX_WEBHOOK_TIMEOUT_SECONDS).contains(&self.webhooks.timeout_seconds) {
+            return fail(
+                "webhooks.timeout_seconds",
+                format!(
+                    "{} is out of range (expected 1 to {MAX_WEBHOOK_TIMEOUT_SECONDS} seconds)",
+                    self.webhooks.timeout_seconds
+                ),
+            );
+        }
+        if !(1..=MAX_WEBHOOK_RETRY_DELAY_MS).contains(&self.webhooks.retry_initial_delay_ms) {
+            return fail(
+                "webhooks.retry_initial_delay_ms",
+                format!(
+                    "{} is out of range (expected 1 to {MAX_WEBHOOK_RETRY_DELAY_MS} milliseconds)",
+                    self.webhooks.retry_initial_delay_ms
+                ),
+            );
+        }
         if self.scheduler.interval_seconds < 1 {
             return fail(
                 "scheduler.interval_seconds",
@@ -838,8 +1534,214 @@ impl Settings {
                 return fail("cors.allow_origins", message);
             }
         }
+        if let Err((key, message)) = self.replication.check() {
+            return fail(key, message);
+        }
+        if self.storage.backend == StorageBackend::S3 {
+            if self.storage.s3_bucket.is_none() {
+                return fail(
+                    "storage.s3_bucket",
+                    "is required when storage.backend is s3".to_owned(),
+                );
+            }
+            if self.storage.s3_region.trim().is_empty() {
+                return fail(
+                    "storage.s3_region",
+                    "must not be empty (e.g. us-east-1)".to_owned(),
+                );
+            }
+            if let Some(endpoint) = &self.storage.s3_endpoint
+                && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+            {
+                return fail(
+                    "storage.s3_endpoint",
+                    format!("'{endpoint}' is not a URL starting with http:// or https://"),
+                );
+            }
+        }
+        if self.mail.smtp_host.is_some()
+            && let Err(err) = self.mail.from.parse::<lettre::message::Mailbox>()
+        {
+            return fail(
+                "mail.from",
+                format!(
+                    "'{}' is not a mail address ({err}); e.g. \"My App <noreply@example.com>\"",
+                    self.mail.from
+                ),
+            );
+        }
+        if let Err(message) = check_http_url(&self.mail.app_url) {
+            return fail("mail.app_url", message);
+        }
+        for url in &self.auth.oauth2_redirect_urls {
+            if let Err(message) = check_http_url(url) {
+                return fail("auth.oauth2_redirect_urls", message);
+            }
+        }
+        let mut names = BTreeSet::new();
+        for provider in &self.auth.oauth2 {
+            if let Err(message) = check_provider(provider) {
+                return fail("auth.oauth2", message);
+            }
+            if !names.insert(provider.name.as_str()) {
+                return fail(
+                    "auth.oauth2",
+                    format!("two providers are named '{}'", provider.name),
+                );
+            }
+        }
         Ok(())
     }
+}
+
+/// Shortest allowed `replication.sync_interval_ms`: shipping more often only multiplies
+/// requests to the replica.
+const MIN_SYNC_INTERVAL_MS: u64 = 100;
+
+/// Longest allowed `replication.sync_interval_ms` (a day).
+const MAX_SYNC_INTERVAL_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Where `replication.url` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicaTarget {
+    /// A directory on this machine (or a mounted volume).
+    File(PathBuf),
+    /// A bucket of an S3-compatible service, and the key prefix inside it (no leading or
+    /// trailing slash; may be empty).
+    S3 {
+        /// The bucket name.
+        bucket: String,
+        /// The key prefix, e.g. `prod/app`.
+        prefix: String,
+    },
+}
+
+impl ReplicationSettings {
+    /// Whether replication is configured.
+    pub fn enabled(&self) -> bool {
+        self.url.is_some()
+    }
+
+    /// The replica `url` points at; `None` when replication is off.
+    ///
+    /// # Errors
+    /// A message saying what is wrong with the URL.
+    pub fn target(&self) -> Result<Option<ReplicaTarget>, String> {
+        self.url.as_deref().map(parse_replica_url).transpose()
+    }
+
+    /// Semantic checks; the error names the offending key.
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        if let Some(primary) = &self.primary_url {
+            check_primary_url(primary).map_err(|m| ("replication.primary_url", m))?;
+        }
+        let Some(target) = self.target().map_err(|m| ("replication.url", m))? else {
+            return Ok(());
+        };
+        if !(MIN_SYNC_INTERVAL_MS..=MAX_SYNC_INTERVAL_MS).contains(&self.sync_interval_ms) {
+            return Err((
+                "replication.sync_interval_ms",
+                format!(
+                    "{} is out of range (expected {MIN_SYNC_INTERVAL_MS} to \
+                     {MAX_SYNC_INTERVAL_MS} milliseconds)",
+                    self.sync_interval_ms
+                ),
+            ));
+        }
+        if self.litestream_bin.trim().is_empty() {
+            return Err((
+                "replication.litestream_bin",
+                "must not be empty (the default `litestream` looks it up on PATH)".to_owned(),
+            ));
+        }
+        if let Some(endpoint) = &self.s3_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err((
+                "replication.s3_endpoint",
+                format!("'{endpoint}' must start with http:// or https://"),
+            ));
+        }
+        match (&self.s3_access_key_id, &self.s3_secret_access_key) {
+            (Some(_), None) => {
+                return Err((
+                    "replication.s3_secret_access_key",
+                    "is missing: an access key id needs its secret key".to_owned(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err((
+                    "replication.s3_access_key_id",
+                    "is missing: a secret key needs its access key id".to_owned(),
+                ));
+            }
+            _ => {}
+        }
+        if matches!(target, ReplicaTarget::File(_))
+            && (self.s3_endpoint.is_some() || self.s3_access_key_id.is_some())
+        {
+            return Err((
+                "replication.url",
+                "is a file:// replica, but S3 settings are set too; use an s3:// URL or \
+                 remove the replication.s3_* settings"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The primary's URL must be a plain base URL: requests are forwarded to it with their
+/// own path and query appended.
+fn check_primary_url(url: &str) -> Result<(), String> {
+    // Plain HTTP: nodes talk over a private network (TLS ends at the load balancer).
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("'{url}' must start with http:// (the primary's address on the private network)")
+    })?;
+    let host = rest.trim_end_matches('/');
+    if host.is_empty() || host.contains(['/', '?', '#']) {
+        return Err(format!(
+            "'{url}' must be the primary's base URL without a path, such as http://10.0.0.1:8000"
+        ));
+    }
+    Ok(())
+}
+
+fn parse_replica_url(url: &str) -> Result<ReplicaTarget, String> {
+    const EXAMPLES: &str = "use file:///absolute/directory or s3://bucket/prefix";
+    if let Some(path) = url.strip_prefix("file://") {
+        if !path.starts_with('/') {
+            return Err(format!(
+                "'{url}' is not an absolute file URL (three slashes: file:///var/backups/app); \
+                 {EXAMPLES}"
+            ));
+        }
+        if path.len() < 2 {
+            return Err(format!("'{url}' names the root directory; {EXAMPLES}"));
+        }
+        return Ok(ReplicaTarget::File(PathBuf::from(path)));
+    }
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!("'{url}' has no bucket; {EXAMPLES}"));
+        }
+        if url.contains('?') || url.contains('#') {
+            return Err(format!(
+                "'{url}' has query parameters; give the endpoint, region and path style \
+                 with the replication.s3_* settings instead"
+            ));
+        }
+        return Ok(ReplicaTarget::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        });
+    }
+    // Only the scheme is echoed: the rest of a URL may hold a secret.
+    let scheme = url_scheme(url).unwrap_or("(none)");
+    Err(format!(
+        "unsupported replica URL scheme `{scheme}`; {EXAMPLES}"
+    ))
 }
 
 impl DatabaseSettings {
@@ -925,6 +1827,44 @@ fn url_scheme(url: &str) -> Option<&str> {
     let starts_with_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     let rest_valid = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     (scheme.len() >= 2 && starts_with_letter && rest_valid).then_some(scheme)
+}
+
+/// An absolute `http(s)://host…` URL.
+fn check_http_url(url: &str) -> Result<(), String> {
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match host {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
+        _ => Err(format!(
+            "'{url}' is not an absolute URL (expected http://host… or https://host…)"
+        )),
+    }
+}
+
+fn check_provider(provider: &OAuth2Provider) -> Result<(), String> {
+    let name = &provider.name;
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !name_ok {
+        return Err(format!(
+            "provider name '{name}' must be 1 to 64 lower-case letters, digits, - or _"
+        ));
+    }
+    let Some(issuer) = &provider.issuer else {
+        return Err(format!(
+            "provider '{name}' has no issuer (the OpenID Connect issuer URL, e.g. \
+             https://accounts.google.com)"
+        ));
+    };
+    check_http_url(issuer).map_err(|message| format!("provider '{name}': {message}"))?;
+    if provider.client_id.trim().is_empty() {
+        return Err(format!("provider '{name}' has no client_id"));
+    }
+    Ok(())
 }
 
 fn check_origin(origin: &str) -> Result<(), String> {
@@ -1085,7 +2025,7 @@ mod tests {
             } else if let Some(rest) = line.strip_prefix("# ") {
                 let ident: String = rest
                     .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
                 if !ident.is_empty() && rest[ident.len()..].trim_start().starts_with('=') {
                     keys.push(format!("{section}.{ident}"));
@@ -1113,6 +2053,15 @@ mod tests {
         assert_eq!(s.auth.login_limit_per_ip, 100);
         assert_eq!(s.auth.registration, Registration::Open);
         assert_eq!(s.auth.registration_limit_per_ip, 20);
+        assert!(!s.auth.require_verified_email);
+        assert_eq!(s.auth.mail_limit_per_email, 5);
+        assert_eq!(s.auth.mail_limit_per_ip, 50);
+        assert!(s.auth.oauth2_redirect_urls.is_empty());
+        assert!(s.auth.oauth2.is_empty());
+        assert_eq!(s.mail.smtp_host, None);
+        assert_eq!(s.mail.smtp_port, 587);
+        assert_eq!(s.mail.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(s.mail.app_url, "http://127.0.0.1:8000");
         assert_eq!(s.functions.timeout_seconds, 0);
         assert!(s.scheduler.enabled);
         assert_eq!(s.scheduler.interval_seconds, 5);
@@ -1228,10 +2177,53 @@ mod tests {
             ("TINYBASE_FUNCTIONS_CALL_RETENTION_DAYS", "7"),
             ("TINYBASE_SCHEDULER_ENABLED", "0"),
             ("TINYBASE_SCHEDULER_INTERVAL_SECONDS", "60"),
+            ("TINYBASE_REALTIME_MAX_SUBSCRIPTIONS", "5"),
+            ("TINYBASE_REALTIME_CHANGE_LOG_MAX_AGE_DAYS", "0"),
+            ("TINYBASE_REALTIME_CHANGE_LOG_MAX_ROWS", "1000"),
             ("TINYBASE_CORS_ALLOW_ORIGINS", "*"),
             ("TINYBASE_ADMIN_EMAIL", "a@b.c"),
             ("TINYBASE_ADMIN_PASSWORD", "s3cret pass"),
             ("TINYBASE_ADMIN_STATIC_DIR", "/srv/admin"),
+            ("TINYBASE_REPLICATION_URL", "s3://backups/prod/app"),
+            ("TINYBASE_REPLICATION_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("TINYBASE_REPLICATION_S3_REGION", "eu-west-1"),
+            ("TINYBASE_REPLICATION_S3_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY", "very secret"),
+            ("TINYBASE_REPLICATION_S3_PATH_STYLE", "yes"),
+            ("TINYBASE_REPLICATION_SYNC_INTERVAL_MS", "250"),
+            ("TINYBASE_REPLICATION_LITESTREAM_BIN", "/opt/litestream"),
+            ("TINYBASE_REPLICATION_PRIMARY_URL", "http://10.0.0.1:8000"),
+            ("TINYBASE_STORAGE_BACKEND", "S3"),
+            ("TINYBASE_STORAGE_PATH", "files"),
+            ("TINYBASE_STORAGE_S3_BUCKET", "uploads"),
+            ("TINYBASE_STORAGE_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("TINYBASE_STORAGE_S3_REGION", "eu-west-1"),
+            ("TINYBASE_STORAGE_S3_ACCESS_KEY_ID", "key"),
+            ("TINYBASE_STORAGE_S3_SECRET_ACCESS_KEY", "secret"),
+            ("TINYBASE_STORAGE_S3_PATH_STYLE", "true"),
+            ("TINYBASE_AUTH_REQUIRE_VERIFIED_EMAIL", "true"),
+            ("TINYBASE_AUTH_MAIL_LIMIT_PER_EMAIL", "2"),
+            ("TINYBASE_AUTH_MAIL_LIMIT_PER_IP", "0"),
+            (
+                "TINYBASE_AUTH_OAUTH2_REDIRECT_URLS",
+                "https://app.example.com/done, http://localhost:5173/",
+            ),
+            (
+                "TINYBASE_AUTH_OAUTH2",
+                r#"[{"name": "corp", "issuer": "https://id.example.com", "client_id": "tb",
+                    "client_secret": "shh", "scopes": ["email"]}]"#,
+            ),
+            ("TINYBASE_MAIL_SMTP_HOST", "smtp.example.com"),
+            ("TINYBASE_MAIL_SMTP_PORT", "2525"),
+            ("TINYBASE_MAIL_SMTP_USERNAME", "mailer"),
+            ("TINYBASE_MAIL_SMTP_PASSWORD", "mail pass"),
+            ("TINYBASE_MAIL_SMTP_TLS", "TLS"),
+            ("TINYBASE_MAIL_FROM", "App <app@example.com>"),
+            ("TINYBASE_MAIL_APP_URL", "https://app.example.com"),
+            ("TINYBASE_MAIL_APP_NAME", "My App"),
+            ("TINYBASE_MAIL_TEMPLATES_DIR", "/srv/mail"),
+            ("TINYBASE_WEBHOOKS_TIMEOUT_SECONDS", "3"),
+            ("TINYBASE_WEBHOOKS_RETRY_INITIAL_DELAY_MS", "250"),
         ]))
         .unwrap();
         let expected = Settings {
@@ -1254,6 +2246,21 @@ mod tests {
                 login_limit_per_ip: 7,
                 registration: Registration::Closed,
                 registration_limit_per_ip: 0,
+                require_verified_email: true,
+                mail_limit_per_email: 2,
+                mail_limit_per_ip: 0,
+                oauth2_redirect_urls: vec![
+                    "https://app.example.com/done".to_owned(),
+                    "http://localhost:5173/".to_owned(),
+                ],
+                oauth2: vec![OAuth2Provider {
+                    name: "corp".to_owned(),
+                    display_name: None,
+                    issuer: Some("https://id.example.com".to_owned()),
+                    client_id: "tb".to_owned(),
+                    client_secret: Some("shh".to_owned()),
+                    scopes: vec!["email".to_owned()],
+                }],
             },
             functions: FunctionSettings {
                 timeout_seconds: 30,
@@ -1263,6 +2270,11 @@ mod tests {
                 enabled: false,
                 interval_seconds: 60,
             },
+            realtime: RealtimeSettings {
+                max_subscriptions: 5,
+                change_log_max_age_days: 0,
+                change_log_max_rows: 1000,
+            },
             cors: CorsSettings {
                 allow_origins: vec!["*".to_owned()],
             },
@@ -1271,9 +2283,166 @@ mod tests {
                 password: Some("s3cret pass".to_owned()),
                 static_dir: Some(PathBuf::from("/srv/admin")),
             },
+            replication: ReplicationSettings {
+                url: Some("s3://backups/prod/app".to_owned()),
+                s3_endpoint: Some("http://127.0.0.1:9000".to_owned()),
+                s3_region: Some("eu-west-1".to_owned()),
+                s3_access_key_id: Some("AKIDEXAMPLE".to_owned()),
+                s3_secret_access_key: Some("very secret".to_owned()),
+                s3_path_style: true,
+                sync_interval_ms: 250,
+                litestream_bin: "/opt/litestream".to_owned(),
+                primary_url: Some("http://10.0.0.1:8000".to_owned()),
+            },
+            storage: StorageSettings {
+                backend: StorageBackend::S3,
+                path: Some(PathBuf::from("files")),
+                s3_bucket: Some("uploads".to_owned()),
+                s3_endpoint: Some("http://127.0.0.1:9000".to_owned()),
+                s3_region: "eu-west-1".to_owned(),
+                s3_access_key_id: Some("key".to_owned()),
+                s3_secret_access_key: Some("secret".to_owned()),
+                s3_path_style: true,
+            },
+            mail: MailSettings {
+                smtp_host: Some("smtp.example.com".to_owned()),
+                smtp_port: 2525,
+                smtp_username: Some("mailer".to_owned()),
+                smtp_password: Some("mail pass".to_owned()),
+                smtp_tls: SmtpTls::Tls,
+                from: "App <app@example.com>".to_owned(),
+                app_url: "https://app.example.com".to_owned(),
+                app_name: "My App".to_owned(),
+                templates_dir: Some(PathBuf::from("/srv/mail")),
+            },
+            webhooks: WebhookSettings {
+                timeout_seconds: 3,
+                retry_initial_delay_ms: 250,
+            },
         };
         assert_eq!(s, expected);
         s.validate().unwrap();
+        assert!(
+            !format!("{s:?}").contains("very secret"),
+            "the secret key stays out of logs"
+        );
+    }
+
+    #[test]
+    fn replica_urls_are_parsed_or_rejected_with_a_reason() {
+        let target = |url: &str| {
+            ReplicationSettings {
+                url: Some(url.to_owned()),
+                ..ReplicationSettings::default()
+            }
+            .target()
+        };
+        assert_eq!(
+            target("file:///var/backups/app").unwrap(),
+            Some(ReplicaTarget::File(PathBuf::from("/var/backups/app")))
+        );
+        assert_eq!(
+            target("s3://bucket/prod/app/").unwrap(),
+            Some(ReplicaTarget::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: "prod/app".to_owned()
+            })
+        );
+        assert_eq!(
+            target("s3://bucket").unwrap(),
+            Some(ReplicaTarget::S3 {
+                bucket: "bucket".to_owned(),
+                prefix: String::new()
+            })
+        );
+        for (url, reason) in [
+            ("file://relative/dir", "not an absolute file URL"),
+            ("s3:///prefix", "has no bucket"),
+            ("s3://bucket/x?endpoint=http://h", "query parameters"),
+            ("gcs://bucket/x", "unsupported replica URL scheme `gcs`"),
+            ("/var/backups", "unsupported replica URL scheme"),
+        ] {
+            let err = target(url).unwrap_err();
+            assert!(err.contains(reason), "{url}: {err}");
+        }
+        assert_eq!(ReplicationSettings::default().target().unwrap(), None);
+    }
+
+    #[test]
+    fn bad_replication_settings_name_their_key() {
+        let base = || {
+            let mut s = Settings::default();
+            s.replication.url = Some("s3://bucket/app".to_owned());
+            s
+        };
+        let key_of = |s: Settings| s.validate().unwrap_err().key;
+        let mut s = base();
+        s.replication.sync_interval_ms = 10;
+        assert_eq!(key_of(s), "replication.sync_interval_ms");
+        let mut s = base();
+        s.replication.s3_access_key_id = Some("id".to_owned());
+        assert_eq!(key_of(s), "replication.s3_secret_access_key");
+        let mut s = base();
+        s.replication.s3_endpoint = Some("127.0.0.1:9000".to_owned());
+        assert_eq!(key_of(s), "replication.s3_endpoint");
+        let mut s = base();
+        s.replication.litestream_bin = " ".to_owned();
+        assert_eq!(key_of(s), "replication.litestream_bin");
+
+        for bad in [
+            "10.0.0.1:8000",
+            "https://primary",
+            "http://",
+            "http://p:8000/api",
+        ] {
+            let mut s = Settings::default();
+            s.replication.primary_url = Some(bad.to_owned());
+            assert_eq!(key_of(s), "replication.primary_url", "{bad}");
+        }
+        let mut s = Settings::default();
+        s.replication.primary_url = Some("http://primary.internal:8000/".to_owned());
+        assert!(s.validate().is_ok());
+        let mut s = base();
+        s.replication.url = Some("file:///srv/replica".to_owned());
+        s.replication.s3_endpoint = Some("http://127.0.0.1:9000".to_owned());
+        assert_eq!(key_of(s), "replication.url");
+        // Off by default, and nothing else is checked while it is off.
+        let mut s = Settings::default();
+        s.replication.sync_interval_ms = 0;
+        s.validate().unwrap();
+        base().validate().unwrap();
+    }
+
+    #[test]
+    fn s3_storage_needs_a_bucket_and_an_http_endpoint() {
+        let err = Settings::load_with(
+            None,
+            Path::new("/nonexistent"),
+            [("TINYBASE_STORAGE_BACKEND".to_owned(), "s3".to_owned())],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "storage.s3_bucket");
+        let err = Settings::load_with(
+            None,
+            Path::new("/nonexistent"),
+            [
+                ("TINYBASE_STORAGE_BACKEND".to_owned(), "s3".to_owned()),
+                ("TINYBASE_STORAGE_S3_BUCKET".to_owned(), "b".to_owned()),
+                (
+                    "TINYBASE_STORAGE_S3_ENDPOINT".to_owned(),
+                    "127.0.0.1:9000".to_owned(),
+                ),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "storage.s3_endpoint");
+        let err = Settings::load_with(
+            None,
+            Path::new("/nonexistent"),
+            [("TINYBASE_STORAGE_BACKEND".to_owned(), "ftp".to_owned())],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "storage.backend");
     }
 
     #[test]
@@ -1623,6 +2792,16 @@ mod tests {
             "out of range",
         );
         check(
+            |s| s.realtime.max_subscriptions = 0,
+            "realtime.max_subscriptions",
+            "out of range",
+        );
+        check(
+            |s| s.realtime.max_subscriptions = 10_001,
+            "realtime.max_subscriptions",
+            "out of range",
+        );
+        check(
             |s| s.server.log_level = "loud".to_owned(),
             "server.log_level",
             "'loud' is not a log level",
@@ -1633,6 +2812,58 @@ mod tests {
             "trace, debug",
         );
         check(|s| s.server.host = " ".to_owned(), "server.host", "empty");
+        check(
+            |s| {
+                s.mail.smtp_host = Some("localhost".to_owned());
+                s.mail.from = "not an address".to_owned();
+            },
+            "mail.from",
+            "is not a mail address",
+        );
+        check(
+            |s| s.mail.app_url = "example.com".to_owned(),
+            "mail.app_url",
+            "not an absolute URL",
+        );
+        check(
+            |s| s.auth.oauth2_redirect_urls = vec!["/relative".to_owned()],
+            "auth.oauth2_redirect_urls",
+            "not an absolute URL",
+        );
+        check(
+            |s| {
+                s.auth.oauth2 = vec![OAuth2Provider {
+                    name: "Bad Name".to_owned(),
+                    ..OAuth2Provider::default()
+                }]
+            },
+            "auth.oauth2",
+            "lower-case letters",
+        );
+        check(
+            |s| {
+                s.auth.oauth2 = vec![OAuth2Provider {
+                    name: "corp".to_owned(),
+                    client_id: "x".to_owned(),
+                    ..OAuth2Provider::default()
+                }]
+            },
+            "auth.oauth2",
+            "has no issuer",
+        );
+        check(
+            |s| {
+                let provider = OAuth2Provider {
+                    name: "corp".to_owned(),
+                    issuer: Some("https://id.example.com".to_owned()),
+                    client_id: "x".to_owned(),
+                    ..OAuth2Provider::default()
+                };
+                s.auth.oauth2 = vec![provider.clone(), provider];
+            },
+            "auth.oauth2",
+            "two providers are named 'corp'",
+        );
         check(
             |s| s.server.body_limit_bytes = 1023,
             "server.body_limit_bytes",
@@ -1770,8 +3001,16 @@ mod tests {
     fn debug_output_redacts_the_admin_password() {
         let mut s = Settings::default();
         s.admin.password = Some("hunter2".to_owned());
+        s.mail.smtp_password = Some("smtp-secret".to_owned());
+        s.auth.oauth2.push(OAuth2Provider {
+            name: "corp".to_owned(),
+            client_secret: Some("client-secret".to_owned()),
+            ..OAuth2Provider::default()
+        });
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("smtp-secret"), "{shown}");
+        assert!(!shown.contains("client-secret"), "{shown}");
         assert!(shown.contains("<redacted>"), "{shown}");
     }
 
@@ -1791,6 +3030,21 @@ mod tests {
         full.admin.email = Some("a@b.c".to_owned());
         full.admin.password = Some("p".to_owned());
         full.admin.static_dir = Some(PathBuf::from("d"));
+        full.replication.url = Some("s3://b/p".to_owned());
+        full.replication.s3_endpoint = Some("http://e".to_owned());
+        full.replication.s3_region = Some("r".to_owned());
+        full.replication.s3_access_key_id = Some("i".to_owned());
+        full.replication.s3_secret_access_key = Some("s".to_owned());
+        full.storage.path = Some(PathBuf::from("files"));
+        full.storage.s3_bucket = Some("b".to_owned());
+        full.storage.s3_endpoint = Some("http://127.0.0.1:9000".to_owned());
+        full.storage.s3_access_key_id = Some("k".to_owned());
+        full.storage.s3_secret_access_key = Some("s".to_owned());
+        full.mail.smtp_host = Some("h".to_owned());
+        full.mail.smtp_username = Some("u".to_owned());
+        full.mail.smtp_password = Some("p".to_owned());
+        full.mail.templates_dir = Some(PathBuf::from("t"));
+        full.replication.primary_url = Some("http://p:1".to_owned());
         let toml::Value::Table(table) = toml::Value::try_from(&full).unwrap() else {
             panic!("settings should serialize to a table");
         };
@@ -1832,7 +3086,10 @@ mod tests {
                 let rest = line.strip_prefix("# ").unwrap_or("");
                 let is_key = rest.split_once('=').is_some_and(|(name, _)| {
                     let name = name.trim();
-                    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    !name.is_empty()
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                 });
                 if is_key { rest } else { line }
             })

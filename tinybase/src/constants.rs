@@ -22,12 +22,6 @@ pub(crate) fn cpus() -> usize {
 /// list request can take, whatever `per_page` and the records' sizes.
 pub(crate) const LIST_RESPONSE_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// Change-log entries older than this many days are pruned (realtime clients further
-/// behind are told to reload).
-pub(crate) const CHANGE_LOG_MAX_AGE_DAYS: u32 = 7;
-/// The most change-log entries kept.
-pub(crate) const CHANGE_LOG_MAX_ROWS: u64 = 100_000;
-
 /// The longest request URI (path and query) answered normally; longer ones get 414.
 pub(crate) const MAX_URI_BYTES: usize = 16 * 1024;
 /// The most header bytes (names and values) a request may carry; more gets 431.
@@ -40,3 +34,11 @@ pub(crate) const MAX_HEADERS: usize = 100;
 pub(crate) const PARSER_MAX_HEADERS: usize = 128;
 /// See [`PARSER_MAX_HEADERS`]: request line and headers together.
 pub(crate) const PARSER_MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How long one `before_*` hook may run (ms) before its write fails: it holds the
+/// database's only writer meanwhile, so every other write waits on it.
+pub(crate) const HOOK_BUDGET_MS: u64 = 2_000;
+/// How long one `after_*` hook may run on one event before it counts as failed.
+pub(crate) const AFTER_HOOK_TIMEOUT_SECS: u64 = 60;
+/// How many changes the after-hook runner reads from the change log at a time.
+pub(crate) const AFTER_HOOK_PAGE: usize = 100;

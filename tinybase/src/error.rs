@@ -47,6 +47,8 @@ pub enum ErrorKind {
     },
     /// A function or operation ran out of time.
     Timeout,
+    /// A feature this request needs is not set up on the server (e.g. no mail server).
+    ServiceUnavailable,
     /// Anything else. The message shown to clients is generic.
     Internal,
 }
@@ -69,6 +71,7 @@ impl ErrorKind {
             Self::Validation => "validation_failed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Timeout => "timeout",
+            Self::ServiceUnavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }
     }

@@ -89,3 +89,11 @@ pub async fn run_blocking<T: Send + 'static>(
         Err(join) => Err(Error::internal(join)),
     }
 }
+
+/// A hook's result as TinyBase's: `Result<(), E>` with `E: Into<Error>`.
+///
+/// # Errors
+/// The hook's own error.
+pub fn hook_result<E: Into<Error>>(result: std::result::Result<(), E>) -> Result<()> {
+    result.map_err(Into::into)
+}

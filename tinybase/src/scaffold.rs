@@ -1,8 +1,9 @@
-//! `new fn NAME`: writes a function module from a template and wires it into the app.
+//! `new fn NAME`, `new hook NAME` and `new collection NAME`: write a function, hook or
+//! code-first collection module from a template and wire it into the app.
 //!
-//! Works on the user's crate in the working directory: creates `src/functions/NAME.rs`,
-//! adds `mod NAME;` to `src/functions/mod.rs` (creating it if needed) and `mod functions;`
-//! to `src/main.rs`. Everything is checked before anything is written, so a refused
+//! Works on the user's crate in the working directory: creates `src/functions/NAME.rs`
+//! (or `src/hooks/NAME.rs`), adds `mod NAME;` to that folder's `mod.rs` (creating it if
+//! needed) and `mod functions;` (or `mod hooks;`) to `src/main.rs`. Everything is checked before anything is written, so a refused
 //! request changes nothing.
 
 use std::path::{Path, PathBuf};
@@ -11,8 +12,16 @@ use crate::{Error, Result};
 
 const FUNCTION_TEMPLATE: &str = include_str!("../templates/function.rs.tmpl");
 const FUNCTIONS_MOD_TEMPLATE: &str = include_str!("../templates/functions_mod.rs.tmpl");
+const HOOK_TEMPLATE: &str = include_str!("../templates/hook.rs.tmpl");
+const HOOKS_MOD_TEMPLATE: &str = include_str!("../templates/hooks_mod.rs.tmpl");
+const COLLECTION_TEMPLATE: &str = include_str!("../templates/collection.rs.tmpl");
+const COLLECTIONS_MOD_TEMPLATE: &str = include_str!("../templates/collections_mod.rs.tmpl");
+/// The line in `src/collections/mod.rs` above which new modules are added.
+const COLLECTION_MOD_MARKER: &str = "// tinybase: new collection modules go above this line";
 /// The line in `src/functions/mod.rs` above which new modules are added.
 const MOD_MARKER: &str = "// tinybase: new function modules go above this line";
+/// The line in `src/hooks/mod.rs` above which new modules are added.
+const HOOK_MOD_MARKER: &str = "// tinybase: new hook modules go above this line";
 
 /// Rust keywords, which cannot name a module or function.
 const KEYWORDS: &[&str] = &[
@@ -46,14 +55,97 @@ pub(crate) fn plan_function(
 ) -> Result<Vec<PlannedFile>> {
     check_name(name)?;
     let description = description.map(str::trim).filter(|d| !d.is_empty());
+    let contents = render(FUNCTION_TEMPLATE, name).replace(
+        "{{description}}",
+        &doc_comment(description.unwrap_or(DEFAULT_DESCRIPTION)),
+    );
+    plan_module(
+        root,
+        name,
+        contents,
+        &Folder {
+            name: "functions",
+            command: "new fn",
+            mod_template: FUNCTIONS_MOD_TEMPLATE,
+            marker: MOD_MARKER,
+        },
+    )
+}
+
+/// Works out the files `new hook name` writes in the crate at `root`: a `before_create`
+/// hook on `collection`, without writing.
+///
+/// # Errors
+/// As for [`plan_function`], and 422 for a bad collection name.
+pub(crate) fn plan_hook(root: &Path, name: &str, collection: &str) -> Result<Vec<PlannedFile>> {
+    check_name(name)?;
+    check_name(collection).map_err(|_| {
+        Error::invalid_field(
+            "collection",
+            "must start with a lower-case letter and contain only a-z, 0-9 and _, e.g. posts",
+        )
+    })?;
+    let contents = render(HOOK_TEMPLATE, name).replace("{{collection}}", collection);
+    plan_module(
+        root,
+        name,
+        contents,
+        &Folder {
+            name: "hooks",
+            command: "new hook",
+            mod_template: HOOKS_MOD_TEMPLATE,
+            marker: HOOK_MOD_MARKER,
+        },
+    )
+}
+
+/// Works out the files `new collection name` writes in the crate at `root`: a struct
+/// deriving `tinybase::Collection` for the collection `name`, without writing.
+///
+/// # Errors
+/// As for [`plan_function`].
+pub(crate) fn plan_collection(root: &Path, name: &str) -> Result<Vec<PlannedFile>> {
+    check_name(name)?;
+    plan_module(
+        root,
+        name,
+        render(COLLECTION_TEMPLATE, name),
+        &Folder {
+            name: "collections",
+            command: "new collection",
+            mod_template: COLLECTIONS_MOD_TEMPLATE,
+            marker: COLLECTION_MOD_MARKER,
+        },
+    )
+}
+
+/// Where a kind of scaffolded module lives.
+struct Folder {
+    /// The folder under `src/` and the module `main.rs` declares.
+    name: &'static str,
+    /// The command, for messages.
+    command: &'static str,
+    /// The folder's `mod.rs` when it has none yet.
+    mod_template: &'static str,
+    /// The line in `mod.rs` above which modules are added.
+    marker: &'static str,
+}
+
+fn plan_module(
+    root: &Path,
+    name: &str,
+    contents: String,
+    folder: &Folder,
+) -> Result<Vec<PlannedFile>> {
     let main = root.join("src/main.rs");
     if !root.join("Cargo.toml").is_file() || !main.is_file() {
         return Err(Error::bad_request(format!(
-            "{} is not a binary crate (no Cargo.toml and src/main.rs); run `new fn` in your app's folder",
-            root.display()
+            "{} is not a binary crate (no Cargo.toml and src/main.rs); run `{}` in your app's folder",
+            root.display(),
+            folder.command
         )));
     }
-    let module = PathBuf::from(format!("src/functions/{name}.rs"));
+    let module = PathBuf::from(format!("src/{}/{name}.rs", folder.name));
     if root.join(&module).exists() {
         return Err(Error::conflict(format!(
             "{} already exists",
@@ -62,29 +154,26 @@ pub(crate) fn plan_function(
     }
     let mut plan = vec![PlannedFile {
         path: module,
-        contents: render(FUNCTION_TEMPLATE, name).replace(
-            "{{description}}",
-            &doc_comment(description.unwrap_or(DEFAULT_DESCRIPTION)),
-        ),
+        contents,
         existed: false,
     }];
 
-    let mod_path = PathBuf::from("src/functions/mod.rs");
+    let mod_path = PathBuf::from(format!("src/{}/mod.rs", folder.name));
     let (mod_source, mod_existed) = match std::fs::read_to_string(root.join(&mod_path)) {
         Ok(text) => (text, true),
-        Err(_) => (FUNCTIONS_MOD_TEMPLATE.to_owned(), false),
+        Err(_) => (folder.mod_template.to_owned(), false),
     };
     plan.push(PlannedFile {
-        contents: add_line_above_marker(&mod_source, &format!("mod {name};")),
+        contents: add_line_above_marker(&mod_source, folder.marker, &format!("mod {name};")),
         path: mod_path,
         existed: mod_existed,
     });
 
     let main_source = std::fs::read_to_string(&main)?;
-    if !declares_module(&main_source, "functions") {
+    if !declares_module(&main_source, folder.name) {
         plan.push(PlannedFile {
             path: PathBuf::from("src/main.rs"),
-            contents: add_module_declaration(&main_source, "functions"),
+            contents: add_module_declaration(&main_source, folder.name),
             existed: true,
         });
     }
@@ -162,8 +251,8 @@ fn pascal_case(name: &str) -> String {
         .collect()
 }
 
-fn add_line_above_marker(source: &str, line: &str) -> String {
-    match source.find(MOD_MARKER) {
+fn add_line_above_marker(source: &str, marker: &str, line: &str) -> String {
+    match source.find(marker) {
         Some(at) => format!("{}{line}\n{}", &source[..at], &source[at..]),
         None => {
             let separator = if source.ends_with('\n') || source.is_empty() {
@@ -220,6 +309,71 @@ mod tests {
     }
 
     const MAIN: &str = "fn main() -> std::process::ExitCode {\n    tinybase::run()\n}\n";
+
+    #[test]
+    fn a_hook_gets_its_own_module_tree() {
+        let dir = app(MAIN);
+        write_plan(
+            dir.path(),
+            &plan_function(dir.path(), "greet", None).unwrap(),
+        )
+        .unwrap();
+        let plan = plan_hook(dir.path(), "fill_slug", "posts").unwrap();
+        let paths: Vec<_> = plan.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(
+            paths,
+            ["src/hooks/fill_slug.rs", "src/hooks/mod.rs", "src/main.rs"]
+        );
+        assert!(plan[0].contents.contains(
+            "#[tinybase::hook(collection = \"posts\", event = \"before_create\")]\nfn fill_slug("
+        ));
+        assert!(
+            plan[1]
+                .contents
+                .contains("mod fill_slug;\n// tinybase: new hook modules")
+        );
+        assert!(
+            plan[2].contents.contains("mod hooks;") && plan[2].contents.contains("mod functions;")
+        );
+        write_plan(dir.path(), &plan).unwrap();
+        assert!(plan_hook(dir.path(), "fill_slug", "posts").is_err());
+        assert!(plan_hook(dir.path(), "other", "Bad-Name").is_err());
+    }
+
+    #[test]
+    fn a_collection_gets_a_struct_and_its_module_tree() {
+        let dir = app(MAIN);
+        let plan = plan_collection(dir.path(), "blog_posts").unwrap();
+        let paths: Vec<_> = plan.iter().map(|f| f.path.display().to_string()).collect();
+        assert_eq!(
+            paths,
+            [
+                "src/collections/blog_posts.rs",
+                "src/collections/mod.rs",
+                "src/main.rs"
+            ]
+        );
+        assert!(plan[0].contents.contains("name = \"blog_posts\""));
+        assert!(plan[0].contents.contains("pub struct BlogPosts {"));
+        assert!(!plan[0].contents.contains("{{"));
+        assert!(
+            plan[1]
+                .contents
+                .contains("mod blog_posts;\n// tinybase: new collection modules")
+        );
+        assert!(plan[2].contents.starts_with("mod collections;\n"));
+        write_plan(dir.path(), &plan).unwrap();
+        assert_eq!(
+            plan_collection(dir.path(), "blog_posts")
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::Conflict
+        );
+        assert_eq!(
+            plan_collection(dir.path(), "Posts").unwrap_err().kind(),
+            crate::ErrorKind::Validation
+        );
+    }
 
     #[test]
     fn first_function_creates_module_tree_and_wires_main() {

@@ -20,6 +20,7 @@ async fn create_direct(server: &TestServer, email: &str, is_admin: bool) -> Stri
             email: email.to_owned(),
             password: PASSWORD.to_owned(),
             is_admin,
+            email_verified: false,
         },
     )
     .await

@@ -148,3 +148,30 @@ async fn pruning_keeps_the_newest_entries_and_sequence_numbers_are_never_reused(
     let bounds = db.read(changes::bounds).await.unwrap().unwrap();
     assert_eq!(bounds.1, after[0].seq);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_keeps_as_many_changes_as_the_settings_allow() {
+    let server = TestServer::start_with(|s| s.realtime.change_log_max_rows = 4).await;
+    let admin = server.admin_token().await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "notes", "schema": {"fields": [
+            {"name": "n", "type": "int"}]}}),
+        )
+        .await;
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let record = server
+            .create_record("notes", Some(&admin), json!({"n": n}))
+            .await;
+        ids.push(record["id"].as_str().unwrap().to_owned());
+    }
+    server.app.run_maintenance().await;
+    let left: Vec<String> = log_after(&server, 0)
+        .await
+        .into_iter()
+        .map(|change| change.record_id)
+        .collect();
+    assert_eq!(left, ids[6..], "the newest four stay");
+}

@@ -300,6 +300,7 @@ impl Harness {
                 email: "user@example.com".to_owned(),
                 password: "user-password".to_owned(),
                 is_admin: false,
+                email_verified: false,
             },
         )
         .await

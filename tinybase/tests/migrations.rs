@@ -135,16 +135,17 @@ fn write_version_one_database(path: &std::path::Path) -> String {
 }
 
 /// How many migrations this build ships (`src/db/migrations/NNNN_*.sql`).
-fn shipped_migrations() -> i64 {
+/// The versions of the shipped migration files (`NNNN_name.sql`), in order.
+fn shipped_migrations() -> Vec<i64> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/migrations");
-    let files = std::fs::read_dir(dir)
+    let mut versions: Vec<i64> = std::fs::read_dir(dir)
         .unwrap()
-        .filter(|entry| {
-            let name = entry.as_ref().unwrap().file_name();
-            name.to_string_lossy().ends_with(".sql")
-        })
-        .count();
-    i64::try_from(files).unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sql"))
+        .map(|name| name[..4].parse().unwrap())
+        .collect();
+    versions.sort_unstable();
+    versions
 }
 
 /// Names of the indexes on `table`.
@@ -190,8 +191,8 @@ async fn a_version_one_database_upgrades_with_its_data_intact() {
         .await
         .unwrap();
     let shipped = shipped_migrations();
-    assert!(shipped >= 3, "{shipped} migration files");
-    assert_eq!(versions, (1..=shipped).collect::<Vec<i64>>());
+    assert!(shipped.len() >= 3, "{shipped:?} migration files");
+    assert_eq!(versions, shipped);
     let records_indexes = indexes(&server, "records").await;
     assert!(
         records_indexes.contains(&"records_collection_order".to_owned())
@@ -299,7 +300,7 @@ async fn a_version_one_database_upgrades_with_its_data_intact() {
         )
         .await
         .unwrap();
-    assert_eq!(count, shipped);
+    assert_eq!(count, i64::try_from(shipped.len()).unwrap());
     let (status, page) = again.get("/api/collections/notes/records", None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["total_items"], 4, "{page}");

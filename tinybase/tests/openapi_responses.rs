@@ -408,6 +408,7 @@ async fn real_responses_match_the_documented_schemas() {
         )
         .await;
     let ann = changed["token"].as_str().unwrap().to_owned();
+    account_flows(&mut r, &admin).await;
     let (status, _) = r
         .send(
             M::POST,
@@ -887,6 +888,23 @@ async fn real_responses_match_the_documented_schemas() {
     )
     .await;
 
+    // Replication: off in this server, which the report says.
+    let replication = "/api/admin/replication";
+    let report = r
+        .expect(S::OK, M::GET, replication, replication, Some(&admin), None)
+        .await;
+    assert_eq!(report["enabled"], false, "{report}");
+    assert_eq!(report["status"], Value::Null, "{report}");
+    r.expect(
+        S::UNAUTHORIZED,
+        M::GET,
+        replication,
+        replication,
+        None,
+        None,
+    )
+    .await;
+
     // Schedules, one of each kind.
     let schedules = "/api/admin/schedules";
     let schedule_path = "/api/admin/schedules/{id}";
@@ -972,6 +990,8 @@ async fn real_responses_match_the_documented_schemas() {
     )
     .await;
 
+    webhooks(&mut r, &admin, &ann).await;
+
     // The document as the admin sees it (every collection), checked against every answer.
     let (status, doc) = r.server.get("/openapi.json", Some(&admin)).await;
     assert_eq!(status, S::OK);
@@ -1021,6 +1041,133 @@ async fn real_responses_match_the_documented_schemas() {
         statuses.into_iter().collect::<Vec<_>>(),
         [200, 201, 204, 400, 401, 403, 404, 409, 422, 429]
     );
+}
+
+/// Mail-token, TOTP and OAuth2 answers (mail and providers are off here: their full flows
+/// are in the accounts_* tests).
+async fn account_flows(r: &mut Recorder, admin: &str) {
+    use Method as M;
+    use StatusCode as S;
+    let session = r
+        .expect(
+            S::CREATED,
+            M::POST,
+            "/api/auth/register",
+            "/api/auth/register",
+            None,
+            Some(json!({"email": "mfa@example.com", "password": "mfa-password"})),
+        )
+        .await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    let user_id = session["user"]["id"].as_str().unwrap().to_owned();
+    for (path, body) in [
+        ("/api/auth/verification/confirm", json!({"token": "tb_x"})),
+        (
+            "/api/auth/password-reset/confirm",
+            json!({"token": "tb_x", "new_password": "long-enough"}),
+        ),
+        ("/api/auth/email-change/confirm", json!({"token": "tb_x"})),
+    ] {
+        r.expect(S::BAD_REQUEST, M::POST, path, path, None, Some(body))
+            .await;
+    }
+    let setup_path = "/api/auth/mfa/totp/setup";
+    let setup = r
+        .expect(S::OK, M::POST, setup_path, setup_path, Some(&token), None)
+        .await;
+    let confirm_path = "/api/auth/mfa/totp/confirm";
+    r.expect(
+        S::UNPROCESSABLE_ENTITY,
+        M::POST,
+        confirm_path,
+        confirm_path,
+        Some(&token),
+        Some(json!({"code": "abcdef"})),
+    )
+    .await;
+    let secret = totp_rs::Secret::try_from_base32(setup["secret"].as_str().unwrap()).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    let at = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    r.expect(
+        S::OK,
+        M::POST,
+        confirm_path,
+        confirm_path,
+        Some(&token),
+        Some(json!({"code": totp.generate(at).to_string()})),
+    )
+    .await;
+    let required = r
+        .expect(
+            S::UNAUTHORIZED,
+            M::POST,
+            "/api/auth/login",
+            "/api/auth/login",
+            None,
+            Some(json!({"email": "mfa@example.com", "password": "mfa-password"})),
+        )
+        .await;
+    let mfa_token = required["error"]["details"]["mfa_token"].as_str().unwrap();
+    r.expect(
+        S::UNAUTHORIZED,
+        M::POST,
+        "/api/auth/mfa/verify",
+        "/api/auth/mfa/verify",
+        None,
+        Some(json!({"mfa_token": mfa_token, "code": "abcdef"})),
+    )
+    .await;
+    r.expect(
+        S::OK,
+        M::DELETE,
+        "/api/admin/users/{id}/mfa",
+        &format!("/api/admin/users/{user_id}/mfa"),
+        Some(admin),
+        None,
+    )
+    .await;
+    let providers = "/api/auth/oauth2/providers";
+    r.expect(S::OK, M::GET, providers, providers, None, None)
+        .await;
+    let identities = "/api/auth/oauth2/identities";
+    r.expect(S::OK, M::GET, identities, identities, Some(&token), None)
+        .await;
+    r.expect(
+        S::NOT_FOUND,
+        M::DELETE,
+        "/api/auth/oauth2/identities/{provider}",
+        "/api/auth/oauth2/identities/google",
+        Some(&token),
+        None,
+    )
+    .await;
+    r.expect(
+        S::UNAUTHORIZED,
+        M::POST,
+        "/api/auth/oauth2/exchange",
+        "/api/auth/oauth2/exchange",
+        None,
+        Some(json!({"code": "tb_x"})),
+    )
+    .await;
+    r.expect(
+        S::UNPROCESSABLE_ENTITY,
+        M::GET,
+        "/api/auth/oauth2/{provider}/start",
+        "/api/auth/oauth2/google/start?redirect_to=https://evil.example.com/",
+        None,
+        None,
+    )
+    .await;
+    r.expect(
+        S::UNAUTHORIZED,
+        M::GET,
+        "/api/auth/oauth2/{provider}/callback",
+        "/api/auth/oauth2/google/callback?state=tb_x&code=y",
+        None,
+        None,
+    )
+    .await;
 }
 
 /// A second signed-in user, for "not the owner" answers.
@@ -1095,4 +1242,132 @@ fn the_contract_refuses_undocumented_fields_statuses_and_bodies() {
     let mut unknown = exchange(200, Some(json!({"id": "x"})));
     unknown.template = "/other".into();
     assert!(!contract.check(&unknown).is_empty());
+}
+
+/// Webhooks: managed, validated, and one real (failed) delivery attempt in the log.
+async fn webhooks(r: &mut Recorder, admin: &str, user: &str) {
+    use Method as M;
+    use StatusCode as S;
+    let collections = "/api/collections";
+    r.expect(
+        S::CREATED,
+        M::POST,
+        collections,
+        collections,
+        Some(admin),
+        Some(json!({"name": "hooked", "schema": {"fields": [{"name": "n", "type": "int"}]}})),
+    )
+    .await;
+    // Nobody listens on this port: the attempt fails at once and is logged.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let hooks = "/api/admin/webhooks";
+    let hook_path = "/api/admin/webhooks/{id}";
+    let created = r
+        .expect(
+            S::CREATED,
+            M::POST,
+            hooks,
+            hooks,
+            Some(admin),
+            Some(
+                json!({"url": url, "collections": ["hooked"], "events": ["create"],
+                        "secret": "openapi-secret-0123456"}),
+            ),
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    r.expect(
+        S::UNPROCESSABLE_ENTITY,
+        M::POST,
+        hooks,
+        hooks,
+        Some(admin),
+        Some(
+            json!({"url": "ftp://x", "collections": ["nope"], "events": ["created"],
+                    "secret": "short"}),
+        ),
+    )
+    .await;
+    r.expect(S::FORBIDDEN, M::GET, hooks, hooks, Some(user), None)
+        .await;
+    r.expect(S::OK, M::GET, hooks, hooks, Some(admin), None)
+        .await;
+    let one = format!("/api/admin/webhooks/{id}");
+    r.expect(S::OK, M::GET, hook_path, &one, Some(admin), None)
+        .await;
+    let records = "/api/collections/{name}/records";
+    r.expect(
+        S::CREATED,
+        M::POST,
+        records,
+        "/api/collections/hooked/records",
+        Some(admin),
+        Some(json!({"n": 1})),
+    )
+    .await;
+    let deliveries_path = "/api/admin/webhooks/{id}/deliveries";
+    let deliveries = format!("/api/admin/webhooks/{id}/deliveries");
+    let mut log = Value::Null;
+    for _ in 0..600 {
+        let (status, body) = r.server.get(&deliveries, Some(admin)).await;
+        assert_eq!(status, S::OK);
+        if body["total_items"].as_u64().unwrap() > 0 {
+            log = body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let delivery_id = log["items"][0]["delivery_id"].as_str().unwrap().to_owned();
+    r.expect(
+        S::OK,
+        M::GET,
+        deliveries_path,
+        &deliveries,
+        Some(admin),
+        None,
+    )
+    .await;
+    let redeliver_path = "/api/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver";
+    r.expect(
+        S::OK,
+        M::POST,
+        redeliver_path,
+        &format!("/api/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver"),
+        Some(admin),
+        None,
+    )
+    .await;
+    r.expect(
+        S::NOT_FOUND,
+        M::POST,
+        redeliver_path,
+        &format!("/api/admin/webhooks/{id}/deliveries/nope/redeliver"),
+        Some(admin),
+        None,
+    )
+    .await;
+    r.expect(
+        S::OK,
+        M::PATCH,
+        hook_path,
+        &one,
+        Some(admin),
+        Some(json!({"is_active": false})),
+    )
+    .await;
+    r.expect(
+        S::UNPROCESSABLE_ENTITY,
+        M::PATCH,
+        hook_path,
+        &one,
+        Some(admin),
+        Some(json!({"events": []})),
+    )
+    .await;
+    r.expect(S::NO_CONTENT, M::DELETE, hook_path, &one, Some(admin), None)
+        .await;
+    r.expect(S::NOT_FOUND, M::GET, hook_path, &one, Some(admin), None)
+        .await;
 }

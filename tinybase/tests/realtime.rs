@@ -435,6 +435,19 @@ async fn a_reconnecting_client_gets_exactly_what_it_missed_or_a_reset() {
     .await;
     by_query.client_id().await;
     assert_eq!(by_query.next().await.event, "reset");
+    drop(by_query);
+
+    // A client the server has forgotten (or never knew) gets a new id and a reset, so it
+    // knows to subscribe again and reload.
+    let mut forgotten = Stream::open(
+        &server,
+        "?client_id=0123456789abcdef0123456789abcdef",
+        Some(&last_id),
+    )
+    .await;
+    let new_id = forgotten.client_id().await;
+    assert_ne!(new_id, "0123456789abcdef0123456789abcdef");
+    assert_eq!(forgotten.next().await.event, "reset");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -564,6 +577,40 @@ async fn bad_subscriptions_are_refused_and_change_nothing() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscription_limit_per_client_is_a_setting() {
+    let server = TestServer::start_with(|s| s.realtime.max_subscriptions = 2).await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let mut stream = Stream::open(&server, "", None).await;
+    let client = stream.client_id().await;
+    let two = json!([{"collection": "notes"}, {"channel": "news"}]);
+    let (status, accepted) = subscribe(&server, &client, None, two).await;
+    assert_eq!(status, StatusCode::OK, "{accepted}");
+    let three = json!([{"collection": "notes"}, {"channel": "news"}, {"channel": "more"}]);
+    let response = subscribe(&server, &client, None, three).await;
+    assert_status_error(
+        &response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert!(
+        response.1.to_string().contains("at most 2"),
+        "{}",
+        response.1
+    );
+    // The two accepted subscriptions still deliver.
+    let record = server
+        .create_record("notes", Some(&admin), json!({"title": "still here"}))
+        .await;
+    assert_eq!(stream.next().await.data["record"], record);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_subscribers_each_get_every_event() {
     let server = TestServer::start().await;
@@ -594,5 +641,74 @@ async fn fifty_subscribers_each_get_every_event() {
             got.push(stream.next().await.data["record"]["id"].clone());
         }
         assert_eq!(got, ids);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expression_rules_decide_delivery_even_through_relations() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "teams", "options": {"view_rule": "auth"},
+                   "schema": {"fields": [{"name": "lead", "type": "string"}]}}),
+        )
+        .await;
+    // Decided in memory (rating, owner) or, for the team's lead, with SQL.
+    let rule = "rating = 5 || owner_id = @request.auth.id || team.lead = @request.auth.email";
+    server
+        .create_collection(
+            &admin,
+            json!({"name": "notes",
+                   "options": {"list_rule": rule, "view_rule": rule},
+                   "schema": {"fields": [
+                       {"name": "title", "type": "string"},
+                       {"name": "rating", "type": "int"},
+                       {"name": "team", "type": "relation", "collection": "teams"}]}}),
+        )
+        .await;
+    let (alice, _) = server.register("alice@example.com", "alice-password").await;
+    let (bob, _) = server.register("bob@example.com", "bob-password").await;
+    let team = server
+        .create_record("teams", Some(&admin), json!({"lead": "bob@example.com"}))
+        .await;
+    let mut streams = Vec::new();
+    for token in [Some(alice.as_str()), Some(bob.as_str()), None] {
+        let mut stream = Stream::open(&server, "", None).await;
+        let client = stream.client_id().await;
+        let (status, _) =
+            subscribe(&server, &client, token, json!([{"collection": "notes"}])).await;
+        assert_eq!(status, StatusCode::OK);
+        streams.push(stream);
+    }
+    let a1 = server
+        .create_record(
+            "notes",
+            Some(&alice),
+            json!({"title": "a1", "team": team["id"]}),
+        )
+        .await;
+    let a2 = server
+        .create_record("notes", Some(&alice), json!({"title": "a2"}))
+        .await;
+    let b1 = server
+        .create_record("notes", Some(&bob), json!({"title": "b1"}))
+        .await;
+    // Everyone may see this one; it comes last, so what came before it is all there is.
+    let everyone = server
+        .create_record("notes", Some(&admin), json!({"title": "all", "rating": 5}))
+        .await;
+    let [alice_stream, bob_stream, anonymous] = &mut streams[..] else {
+        unreachable!()
+    };
+    for (stream, expected) in [
+        (alice_stream, vec![&a1, &a2, &everyone]),
+        (bob_stream, vec![&a1, &b1, &everyone]),
+        (anonymous, vec![&everyone]),
+    ] {
+        for record in expected {
+            assert_eq!(&stream.next().await.data["record"], record);
+        }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) fn binary_command(binary: &Path, dir: &Path) -> Command {
         }
     }
     cmd.env("TINYBASE_LOG_LEVEL", "info");
+    // Set on some machines, it breaks Litestream's S3 client against a plain-HTTP peer.
+    cmd.env_remove("AWS_CA_BUNDLE");
     cmd
 }
 

@@ -28,7 +28,11 @@ pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollecti
             ),
             (
                 format!("{type_name}Record"),
-                record_schema(&collection.name, &type_name),
+                record_schema(
+                    &collection.name,
+                    &type_name,
+                    expand_schema(loaded, collections),
+                ),
             ),
             (
                 format!("{type_name}RecordList"),
@@ -42,10 +46,13 @@ pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollecti
         }
         if let Some(paths) = object_at(doc, &["paths"]) {
             let base = format!("/api/collections/{}/records", collection.name);
-            paths.insert(base.clone(), list_path(&collection.name, &type_name));
+            paths.insert(
+                base.clone(),
+                list_path(&collection.name, &type_name, fields),
+            );
             paths.insert(
                 format!("{base}/{{id}}"),
-                item_path(&collection.name, &type_name),
+                item_path(&collection.name, &type_name, fields),
             );
         }
     }
@@ -114,6 +121,8 @@ fn field_schema(field: &FieldSpec) -> Value {
         FieldType::ListFloat => {
             json!({"type": "array", "items": {"type": "number", "format": "double"}})
         }
+        FieldType::File => json!({"type": "string"}),
+        FieldType::ListFile => json!({"type": "array", "items": {"type": "string"}}),
     };
     let Some(object) = schema.as_object_mut() else {
         return schema;
@@ -159,6 +168,13 @@ fn field_schema(field: &FieldSpec) -> Value {
     }
     if let Some(target) = &field.collection {
         notes.push(format!("id of a `{target}` record"));
+    }
+    if field.field_type.is_file() {
+        notes.push(
+            "stored file name; set by uploading (multipart/form-data), served at \
+             /api/files/{collection}/{record_id}/{name}"
+                .to_owned(),
+        );
     }
     object.insert("description".into(), json!(notes.join("; ")));
     schema
@@ -219,9 +235,10 @@ fn create_schema(name: &str, fields: &[FieldSpec]) -> Value {
     object_schema(
         format!("A new `{name}` record. Omitted (or null) fields take their defaults."),
         fields,
-        |f| f.required && f.default.is_none(),
+        // A file comes as a multipart part, never in the JSON.
+        |f| f.required && f.default.is_none() && !f.field_type.is_file(),
         // null means "no value", like leaving the field out.
-        |f| !f.required || f.default.is_some(),
+        |f| !f.required || f.default.is_some() || f.field_type.is_file(),
         false,
     )
 }
@@ -236,7 +253,7 @@ fn update_schema(name: &str, fields: &[FieldSpec]) -> Value {
     )
 }
 
-fn record_schema(name: &str, type_name: &str) -> Value {
+fn record_schema(name: &str, type_name: &str, expand: Value) -> Value {
     json!({
         "type": "object",
         "description": format!("A `{name}` record."),
@@ -247,8 +264,48 @@ fn record_schema(name: &str, type_name: &str) -> Value {
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "data": component_ref(&format!("{type_name}Data")),
+            "expand": expand,
         },
         "required": ["id", "collection", "owner_id", "created_at", "updated_at", "data"],
+    })
+}
+
+/// The `expand` object of `loaded`'s records: a member per relation field (the target's
+/// record) and per back-relation `<collection>_via_<field>` (a list of the referring
+/// collection's records), typed with the collections' record schemas.
+fn expand_schema(loaded: &LoadedCollection, collections: &[Arc<LoadedCollection>]) -> Value {
+    let name = &loaded.collection.name;
+    let exists = |target: &str| collections.iter().any(|c| c.collection.name == target);
+    let mut properties = Map::new();
+    for field in &loaded.compiled.schema().fields {
+        if let Some(target) = field.collection.as_deref().filter(|t| exists(t)) {
+            let record = component_ref(&format!("{}Record", pascal_case(target)));
+            let schema = if field.field_type.is_list() {
+                json!({"type": "array", "items": record})
+            } else {
+                record
+            };
+            properties.insert(field.name.clone(), schema);
+        }
+    }
+    for other in collections {
+        for field in &other.compiled.schema().fields {
+            if field.collection.as_deref() == Some(name.as_str()) {
+                let record =
+                    component_ref(&format!("{}Record", pascal_case(&other.collection.name)));
+                properties.insert(
+                    format!("{}_via_{}", other.collection.name, field.name),
+                    json!({"type": "array", "items": record}),
+                );
+            }
+        }
+    }
+    json!({
+        "type": "object",
+        "description": "Related records asked for with `expand`: present only then. A \
+            relation (or back-relation) whose records are missing or hidden from the caller \
+            is left out.",
+        "properties": properties,
     })
 }
 
@@ -260,15 +317,65 @@ fn list_schema(name: &str, type_name: &str) -> Value {
             "items": {"type": "array", "items": component_ref(&format!("{type_name}Record"))},
             "page": {"type": "integer", "minimum": 1},
             "per_page": {"type": "integer", "minimum": 1},
-            "total_items": {"type": "integer", "minimum": 0},
-            "total_pages": {"type": "integer", "minimum": 0},
+            "total_items": {"type": ["integer", "null"], "minimum": 0,
+                "description": "How many records match in all; null with `skip_total=true`."},
+            "total_pages": {"type": ["integer", "null"], "minimum": 0,
+                "description": "How many pages there are; null with `skip_total=true`."},
+            "next_cursor": {"type": ["string", "null"],
+                "description": "Pass as `after` for the records after this page; null on \
+                    the last page and in lists sorted by `@rank`."},
             "truncated": {
                 "type": "boolean",
                 "description": "Present, and true, when the page stopped early because it \
                     reached the 16 MiB a page may hold: ask again with a smaller per_page.",
             },
         },
-        "required": ["items", "page", "per_page", "total_items", "total_pages"],
+        "required": ["items", "page", "per_page", "total_items", "total_pages", "next_cursor"],
+    })
+}
+
+/// The `multipart/form-data` body of a create (`creating`) or update: the JSON `data`
+/// part and a part per file field.
+fn multipart_body(type_name: &str, fields: &[FieldSpec], creating: bool) -> Value {
+    let json_type = if creating { "Create" } else { "Update" };
+    let mut properties = Map::new();
+    properties.insert(
+        "data".into(),
+        json!({"type": "string", "description": format!(
+            "The record's data as JSON: a `{type_name}{json_type}`."
+        )}),
+    );
+    let mut required = Vec::new();
+    for field in fields.iter().filter(|f| f.field_type.is_file()) {
+        let file = json!({"type": "string", "format": "binary"});
+        let (schema, note) = if field.field_type == FieldType::ListFile {
+            (
+                json!({"type": "array", "items": file}),
+                "repeat the part for several files; they are added to the list",
+            )
+        } else {
+            (file, "replaces the current file")
+        };
+        let mut schema = schema;
+        if let Some(object) = schema.as_object_mut() {
+            let limit = field.max_file_size();
+            let types = field
+                .mime_types
+                .as_ref()
+                .map_or_else(|| "any type".to_owned(), |t| t.join(", "));
+            object.insert(
+                "description".into(),
+                json!(format!("At most {limit} bytes per file; {types}; {note}.")),
+            );
+        }
+        properties.insert(field.name.clone(), schema);
+        if creating && field.required {
+            required.push(field.name.clone());
+        }
+    }
+    json!({
+        "schema": {"type": "object", "properties": properties, "required": required},
+        "encoding": {"data": {"contentType": "application/json"}},
     })
 }
 
@@ -304,12 +411,53 @@ fn query_parameter(name: &str, description: &str, schema: Value) -> Value {
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
 }
 
+fn expand_parameter() -> Value {
+    query_parameter(
+        "expand",
+        "Related records to put under `expand`: relation fields, back-relations \
+         `<collection>_via_<field>`, paths up to 3 deep: `author,comments_via_post,author.team`.",
+        json!({"type": "string"}),
+    )
+}
+
+fn fields_parameter() -> Value {
+    query_parameter(
+        "fields",
+        "Only these parts of each record: `id,data.title,expand.author`.",
+        json!({"type": "string"}),
+    )
+}
+
 fn id_parameter() -> Value {
     json!({"name": "id", "in": "path", "required": true, "description": "The record's id.",
            "schema": {"type": "string"}})
 }
 
-fn list_path(name: &str, type_name: &str) -> Value {
+fn list_path(name: &str, type_name: &str, fields: &[FieldSpec]) -> Value {
+    let mut path = list_path_without_search(name, type_name, fields);
+    let searchable: Vec<&str> = fields
+        .iter()
+        .filter(|field| field.searchable)
+        .map(|field| field.name.as_str())
+        .collect();
+    if !searchable.is_empty()
+        && let Some(parameters) = path["get"]["parameters"].as_array_mut()
+    {
+        parameters.push(query_parameter(
+            "search",
+            &format!(
+                "Words to look for in {}: records holding every word (case and accents \
+                 ignored; `word*` for words starting with `word`). `sort=@rank` puts the \
+                 best matches first.",
+                searchable.join(", ")
+            ),
+            json!({"type": "string", "maxLength": crate::collections::search::MAX_SEARCH_CHARS}),
+        ));
+    }
+    path
+}
+
+fn list_path_without_search(name: &str, type_name: &str, fields: &[FieldSpec]) -> Value {
     json!({
         "get": {
             "tags": [format!("collection: {name}")],
@@ -318,8 +466,12 @@ fn list_path(name: &str, type_name: &str) -> Value {
             "parameters": [
                 query_parameter("page", "Page number, from 1.", json!({"type": "integer", "minimum": 1})),
                 query_parameter("per_page", "Items per page (at most 500).", json!({"type": "integer", "minimum": 1})),
-                query_parameter("sort", "Sort keys, `-` for descending: `-created_at,title`.", json!({"type": "string"})),
+                query_parameter("sort", "Sort keys, `-` for descending: `-created_at,title`; `@rank` (best matches first) with `search`.", json!({"type": "string"})),
                 query_parameter("filter", "Filter: `rating >= 3 && title ~ 'rust'`.", json!({"type": "string"})),
+                query_parameter("skip_total", "`true` skips counting the matches: `total_items` and `total_pages` are null.", json!({"type": "boolean"})),
+                query_parameter("after", "The `next_cursor` of the previous page: the records right after it in the same sort, whatever was written meanwhile. Not with `page` or `sort=@rank`.", json!({"type": "string"})),
+                expand_parameter(),
+                fields_parameter(),
             ],
             "security": optional_bearer(),
             "responses": {
@@ -333,7 +485,10 @@ fn list_path(name: &str, type_name: &str) -> Value {
             "operationId": format!("create_{name}_record"),
             "requestBody": {
                 "required": true,
-                "content": {"application/json": {"schema": component_ref(&format!("{type_name}Create"))}},
+                "content": {
+                    "application/json": {"schema": component_ref(&format!("{type_name}Create"))},
+                    "multipart/form-data": multipart_body(type_name, fields, true),
+                },
             },
             "security": optional_bearer(),
             "responses": {
@@ -344,7 +499,7 @@ fn list_path(name: &str, type_name: &str) -> Value {
     })
 }
 
-fn item_path(name: &str, type_name: &str) -> Value {
+fn item_path(name: &str, type_name: &str, fields: &[FieldSpec]) -> Value {
     let record = component_ref(&format!("{type_name}Record"));
     json!({
         "parameters": [id_parameter()],
@@ -352,6 +507,7 @@ fn item_path(name: &str, type_name: &str) -> Value {
             "tags": [format!("collection: {name}")],
             "summary": format!("Get a `{name}` record"),
             "operationId": format!("get_{name}_record"),
+            "parameters": [expand_parameter(), fields_parameter()],
             "security": optional_bearer(),
             "responses": {"200": ok_response("The record.", record.clone()), "default": error_response()},
         },
@@ -361,7 +517,10 @@ fn item_path(name: &str, type_name: &str) -> Value {
             "operationId": format!("update_{name}_record"),
             "requestBody": {
                 "required": true,
-                "content": {"application/json": {"schema": component_ref(&format!("{type_name}Update"))}},
+                "content": {
+                    "application/json": {"schema": component_ref(&format!("{type_name}Update"))},
+                    "multipart/form-data": multipart_body(type_name, fields, false),
+                },
             },
             "security": optional_bearer(),
             "responses": {"200": ok_response("The changed record.", record), "default": error_response()},

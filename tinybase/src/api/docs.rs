@@ -37,14 +37,14 @@ impl Audience {
     }
 
     /// Whether this audience may list or view records of a collection with `options`
-    /// (`owner` counts: a user may see their own records).
+    /// (`owner` counts: a user may see their own records; an expression may admit anyone).
     fn sees(self, options: &CollectionOptions) -> bool {
-        let admits = |rule: Rule| match self {
+        let admits = |rule: &Rule| match self {
             Self::Admin => true,
-            Self::User => rule != Rule::Admin,
-            Self::Anonymous => rule == Rule::Public,
+            Self::User => *rule != Rule::Admin,
+            Self::Anonymous => matches!(rule, Rule::Public | Rule::Expression(_)),
         };
-        admits(options.list_rule) || admits(options.view_rule)
+        admits(&options.list_rule) || admits(&options.view_rule)
     }
 
     fn index(self) -> usize {

@@ -48,6 +48,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorKind::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        ErrorKind::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -16,6 +16,7 @@ pub mod response;
 pub mod routes;
 pub(crate) mod serve;
 mod slow_clients;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -29,13 +30,17 @@ pub use docs::ApiDocs;
 pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
 
 use crate::api::extract::BEARER_SCHEME;
-use crate::auth::{LoginRateLimiter, RegistrationRateLimiter};
+use crate::auth::oauth2::Providers as OAuth2Providers;
+use crate::auth::{LoginRateLimiter, MailRateLimiter, RegistrationRateLimiter};
 use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::functions::{Executor, FunctionCatalog};
+use crate::mail::Mailer;
 use crate::realtime::Realtime;
+use crate::replication::Supervision;
 use crate::scheduling::SchedulerHandle;
+use crate::webhooks::Webhooks;
 
 /// Everything a handler may need. Cheap to clone.
 #[derive(Clone)]
@@ -48,6 +53,12 @@ pub struct AppState {
     pub login_limiter: Arc<LoginRateLimiter>,
     /// Registration throttling.
     pub registration_limiter: Arc<RegistrationRateLimiter>,
+    /// Throttling of requests that send mail.
+    pub mail_limiter: Arc<MailRateLimiter>,
+    /// Sends account mails; `None` without `mail.smtp_host`.
+    pub mailer: Option<Mailer>,
+    /// OAuth2 / OpenID Connect sign-in providers.
+    pub oauth2: OAuth2Providers,
     /// Collections and records.
     pub collections: Collections,
     /// Runs functions.
@@ -60,6 +71,10 @@ pub struct AppState {
     pub docs: ApiDocs,
     /// Realtime streams and their subscriptions.
     pub realtime: Realtime,
+    /// The Litestream this server runs, when `[replication]` is set.
+    pub replication: Supervision,
+    /// Delivers record changes to webhooks.
+    pub webhooks: Webhooks,
 }
 
 impl FromRef<AppState> for Database {
@@ -83,22 +98,33 @@ impl AppState {
         );
         let registration_limiter =
             RegistrationRateLimiter::new(settings.auth.registration_limit_per_ip);
+        let mail_limiter = MailRateLimiter::new(
+            settings.auth.mail_limit_per_email,
+            settings.auth.mail_limit_per_ip,
+        );
+        let oauth2 = OAuth2Providers::new(&settings.auth.oauth2);
         let docs = ApiDocs::default();
         let refreshed = docs.clone();
         // Rebuilt synchronously, so the response to a schema change already implies an
         // up-to-date document.
         collections.on_change(move |all| refreshed.refresh(all));
+        let webhooks = Webhooks::new(db.clone(), &settings.webhooks);
         Self {
+            webhooks,
             db,
             settings: Arc::new(settings),
             login_limiter: Arc::new(login_limiter),
             registration_limiter: Arc::new(registration_limiter),
+            mail_limiter: Arc::new(mail_limiter),
+            mailer: None,
+            oauth2,
             collections,
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
             scheduler: SchedulerHandle::default(),
             realtime: functions.realtime().clone(),
             functions,
             docs,
+            replication: Supervision::default(),
         }
     }
 }
@@ -111,13 +137,21 @@ pub fn router(state: AppState) -> Router {
     let routes = ApiRouter::new()
         .merge(routes::health::routes())
         .merge(routes::auth::routes())
+        .merge(routes::accounts::routes())
+        .merge(routes::mfa::routes())
+        .merge(routes::oauth2::routes())
         .merge(routes::admin_users::routes())
         .merge(routes::collections::routes())
         .merge(routes::records::routes())
+        .merge(routes::batch::routes())
+        .merge(routes::files::routes())
         .merge(routes::functions::routes())
         .merge(routes::admin_functions::routes())
+        .merge(routes::admin_hooks::routes())
         .merge(routes::admin_schedules::routes())
         .merge(routes::admin_backup::routes())
+        .merge(routes::admin_replication::routes())
+        .merge(routes::admin_webhooks::routes())
         .merge(routes::realtime::routes())
         .merge(routes::docs::routes())
         .merge(admin_ui::routes())

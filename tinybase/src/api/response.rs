@@ -75,3 +75,71 @@ impl<T: JsonSchema> OperationOutput for JsonText<T> {
         axum::Json::<T>::inferred_responses(ctx, operation)
     }
 }
+
+/// `302 Found` to a URL: the browser steps of a sign-in.
+#[derive(Debug)]
+pub struct Found(pub String);
+
+impl IntoResponse for Found {
+    fn into_response(self) -> Response {
+        match HeaderValue::from_str(&self.0) {
+            Ok(location) => (
+                StatusCode::FOUND,
+                [
+                    (axum::http::header::LOCATION, location),
+                    (
+                        axum::http::header::CACHE_CONTROL,
+                        HeaderValue::from_static("no-store"),
+                    ),
+                ],
+            )
+                .into_response(),
+            Err(_) => {
+                crate::Error::internal("redirect URL is not a valid header value").into_response()
+            }
+        }
+    }
+}
+
+impl OperationOutput for Found {
+    type Inner = ();
+
+    fn operation_response(
+        _ctx: &mut GenContext,
+        _operation: &mut Operation,
+    ) -> Option<ApiResponse> {
+        let mut response = ApiResponse {
+            description: "Redirect to the URL in `Location`.".to_owned(),
+            ..ApiResponse::default()
+        };
+        response.headers.insert(
+            "Location".to_owned(),
+            aide::openapi::ReferenceOr::Item(aide::openapi::Header {
+                description: Some("Where the browser goes next.".to_owned()),
+                style: aide::openapi::HeaderStyle::Simple,
+                required: true,
+                deprecated: None,
+                format: aide::openapi::ParameterSchemaOrContent::Schema(
+                    aide::openapi::SchemaObject {
+                        json_schema: schemars::json_schema!({"type": "string", "format": "uri"}),
+                        external_docs: None,
+                        example: None,
+                    },
+                ),
+                example: None,
+                examples: Default::default(),
+                extensions: Default::default(),
+            }),
+        );
+        Some(response)
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        operation: &mut Operation,
+    ) -> Vec<(Option<ApiStatus>, ApiResponse)> {
+        Self::operation_response(ctx, operation)
+            .map(|response| vec![(Some(ApiStatus::Code(302)), response)])
+            .unwrap_or_default()
+    }
+}

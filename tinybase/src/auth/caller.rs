@@ -5,12 +5,18 @@
 use crate::{Error, Result};
 
 /// Who is asking: the signed-in user (if any) and whether they are an admin.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Caller {
     /// The caller's user id; `None` for anonymous requests and system work.
     pub user_id: Option<String>,
     /// Admins pass every rule.
     pub is_admin: bool,
+    /// The signed-in user's email, for rules that name `@request.auth.email`; `None`
+    /// when unknown (anonymous and system callers, callers built from an id alone).
+    pub email: Option<String>,
+    /// Whether the signed-in user has verified that email, for rules that name
+    /// `@request.auth.email_verified`; `false` when unknown.
+    pub email_verified: bool,
 }
 
 impl Caller {
@@ -24,6 +30,18 @@ impl Caller {
         Self {
             user_id: Some(user_id.into()),
             is_admin,
+            email: None,
+            email_verified: false,
+        }
+    }
+
+    /// The signed-in `user`, email included.
+    pub fn from_user(user: &crate::auth::User) -> Self {
+        Self {
+            user_id: Some(user.id.clone()),
+            is_admin: user.is_admin,
+            email: Some(user.email.clone()),
+            email_verified: user.email_verified,
         }
     }
 
@@ -32,6 +50,8 @@ impl Caller {
         Self {
             user_id: None,
             is_admin: true,
+            email: None,
+            email_verified: false,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Throttling of logins and registrations: fixed one-minute windows per client IP (and,
-//! for logins, per client IP and email).
+//! Throttling of logins, registrations and mail requests: fixed one-minute windows per
+//! client IP (and, for logins, per client IP and email; for mails, per address).
 //!
 //! Kept in memory: limits protect one process from password guessing and mass sign-ups,
 //! and a restart forgetting them is harmless. Entries whose window has passed are swept
@@ -92,6 +92,50 @@ impl RegistrationRateLimiter {
                     format!("too many registrations; try again in {retry_after_secs} s"),
                 )
             })
+    }
+}
+
+/// Counts requests that send a mail (verification, password reset, email change) per
+/// client IP and per target address, so nobody can flood a mailbox from many IPs or
+/// mail many addresses from one.
+pub struct MailRateLimiter {
+    per_email: u32,
+    per_ip: u32,
+    windows: Windows<MailKey>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum MailKey {
+    Ip(IpAddr),
+    Email(String),
+}
+
+impl MailRateLimiter {
+    /// A limiter allowing `per_email` requests per minute for one address and `per_ip`
+    /// per minute from one IP. Zero switches a limit off.
+    pub fn new(per_email: u32, per_ip: u32) -> Self {
+        Self {
+            per_email,
+            per_ip,
+            windows: Windows::default(),
+        }
+    }
+
+    /// Counts one request from `ip` about the (normalised) address `email`.
+    ///
+    /// # Errors
+    /// 429 with the seconds to wait when either limit is exhausted.
+    pub fn check(&self, ip: IpAddr, email: &str) -> Result<()> {
+        let keys = [
+            (MailKey::Ip(ip), self.per_ip),
+            (MailKey::Email(email.to_owned()), self.per_email),
+        ];
+        self.windows.count(keys).map_err(|retry_after_secs| {
+            too_many(
+                retry_after_secs,
+                format!("too many mail requests; try again in {retry_after_secs} s"),
+            )
+        })
     }
 }
 
@@ -204,6 +248,18 @@ mod tests {
         for _ in 0..1000 {
             assert!(limiter.check(IP).is_ok());
         }
+    }
+
+    #[test]
+    fn mail_requests_are_limited_per_address_across_ips_and_per_ip() {
+        let limiter = MailRateLimiter::new(2, 3);
+        assert!(limiter.check(IP, "a@x.io").is_ok());
+        assert!(limiter.check(OTHER_IP, "a@x.io").is_ok());
+        let err = limiter.check(OTHER_IP, "a@x.io").unwrap_err();
+        assert!(err.message().contains("mail requests"), "{err:?}");
+        assert!(limiter.check(IP, "b@x.io").is_ok());
+        assert!(limiter.check(IP, "c@x.io").is_ok());
+        assert!(limiter.check(IP, "d@x.io").is_err());
     }
 
     #[test]

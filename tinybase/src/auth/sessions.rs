@@ -102,16 +102,18 @@ pub(crate) fn revoke_all_in(conn: &Connection, user_id: &str) -> Result<usize> {
     Ok(conn.execute("DELETE FROM auth_tokens WHERE user_id = ?1", [user_id])?)
 }
 
-/// Deletes expired tokens and returns how many went.
+/// Deletes expired tokens (bearer tokens and one-time tokens alike) and returns how many
+/// went.
 ///
 /// # Errors
 /// Internal errors only.
 pub async fn prune_expired(db: &Database) -> Result<usize> {
     db.write(|tx| {
-        Ok(tx.execute(
+        let sessions = tx.execute(
             "DELETE FROM auth_tokens WHERE expires_at <= ?1",
             [format_timestamp(now())],
-        )?)
+        )?;
+        Ok(sessions + super::one_time::prune_in(tx)?)
     })
     .await
 }

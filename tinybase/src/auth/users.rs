@@ -26,6 +26,11 @@ pub struct User {
     pub email: String,
     /// Whether the user may use the admin API.
     pub is_admin: bool,
+    /// Whether the user has proved they receive mail at `email` (by a verification or
+    /// password-reset link, an email change, a provider's verified email, or an admin).
+    pub email_verified: bool,
+    /// Whether sign-in asks for a TOTP code after the password.
+    pub mfa_enabled: bool,
     /// When the account was created (UTC).
     pub created_at: DateTime<Utc>,
     /// When the account last changed (UTC).
@@ -33,7 +38,8 @@ pub struct User {
 }
 
 /// Columns of `users` in the order [`User::from_row`] reads them.
-pub(crate) const USER_COLUMNS: &str = "id, email, is_admin, created_at, updated_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, is_admin, created_at, updated_at, email_verified, totp_secret IS NOT NULL";
 
 impl User {
     /// Reads a user from a row selected with [`USER_COLUMNS`] (possibly table-qualified).
@@ -44,6 +50,8 @@ impl User {
             is_admin: row.get(2)?,
             created_at: parse_timestamp(&row.get::<_, String>(3)?)?,
             updated_at: parse_timestamp(&row.get::<_, String>(4)?)?,
+            email_verified: row.get(5)?,
+            mfa_enabled: row.get(6)?,
         })
     }
 }
@@ -57,6 +65,8 @@ pub struct NewUser {
     pub password: String,
     /// Whether the new user is an admin.
     pub is_admin: bool,
+    /// Whether the email counts as verified from the start.
+    pub email_verified: bool,
 }
 
 /// Changes to a user; `None` leaves a field as it is.
@@ -68,6 +78,8 @@ pub struct UserChanges {
     pub password: Option<String>,
     /// Promote or demote.
     pub is_admin: Option<bool>,
+    /// Mark the email verified or not.
+    pub email_verified: Option<bool>,
 }
 
 /// What [`ensure_admin`] did.
@@ -98,20 +110,33 @@ pub async fn create(db: &Database, new: NewUser) -> Result<User> {
 
     let password_hash = hash_blocking(new.password).await?;
     let is_admin = new.is_admin;
+    let email_verified = new.email_verified;
     db.write(move |tx| {
         if email_taken(tx, &email, None)? {
             return Err(email_conflict());
         }
-        let at = format_timestamp(now());
-        let id = Uuid::now_v7().to_string();
-        tx.execute(
-            "INSERT INTO users (id, email, password_hash, is_admin, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![id, email, password_hash, is_admin, at],
-        )?;
-        get_in(tx, &id)
+        insert_in(tx, &email, &password_hash, is_admin, email_verified)
     })
     .await
+}
+
+/// Inserts a user row inside the caller's transaction; the caller checked the email.
+pub(crate) fn insert_in(
+    conn: &Connection,
+    email: &str,
+    password_hash: &str,
+    is_admin: bool,
+    email_verified: bool,
+) -> Result<User> {
+    let at = format_timestamp(now());
+    let id = Uuid::now_v7().to_string();
+    conn.execute(
+        "INSERT INTO users (id, email, password_hash, is_admin, email_verified, created_at,
+                            updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![id, email, password_hash, is_admin, email_verified, at],
+    )?;
+    get_in(conn, &id)
 }
 
 /// Returns the user with this email and password.
@@ -126,7 +151,7 @@ pub async fn verify_credentials(db: &Database, email: &str, password: String) ->
                 .query_row(
                     &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"),
                     [&email],
-                    |row| Ok((User::from_row(row)?, row.get::<_, String>(5)?)),
+                    |row| Ok((User::from_row(row)?, row.get::<_, String>(7)?)),
                 )
                 .optional()?)
         })
@@ -205,6 +230,7 @@ pub async fn update(db: &Database, id: &str, changes: UserChanges) -> Result<Use
     };
     let id = id.to_owned();
     let is_admin = changes.is_admin;
+    let email_verified = changes.email_verified;
     db.write(move |tx| {
         let current = get_in(tx, &id)?;
         // Counted inside the write transaction, never before it: writes run one at a time,
@@ -224,9 +250,10 @@ pub async fn update(db: &Database, id: &str, changes: UserChanges) -> Result<Use
             "UPDATE users SET email = COALESCE(?2, email),
                               password_hash = COALESCE(?3, password_hash),
                               is_admin = COALESCE(?4, is_admin),
+                              email_verified = COALESCE(?6, email_verified),
                               updated_at = ?5
              WHERE id = ?1",
-            params![id, email, password_hash, is_admin, at],
+            params![id, email, password_hash, is_admin, at, email_verified],
         )?;
         if password_hash.is_some() {
             sessions::revoke_all_in(tx, &id)?;
@@ -295,10 +322,13 @@ pub async fn ensure_admin(db: &Database, email: &str, password: &str) -> Result<
             Ok(EnsureAdmin::Promoted)
         }
         None => {
+            // The operator named this address when setting the server up: it counts as
+            // verified, so `auth.require_verified_email` never locks the first admin out.
             let new = NewUser {
                 email: normalized,
                 password: password.to_owned(),
                 is_admin: true,
+                email_verified: true,
             };
             create(db, new).await?;
             Ok(EnsureAdmin::Created)
@@ -306,7 +336,8 @@ pub async fn ensure_admin(db: &Database, email: &str, password: &str) -> Result<
     }
 }
 
-fn get_in(conn: &Connection, id: &str) -> Result<User> {
+/// The user with this id, inside the caller's transaction or connection.
+pub(crate) fn get_in(conn: &Connection, id: &str) -> Result<User> {
     conn.query_row(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
         [id],
@@ -324,7 +355,19 @@ fn admin_count(conn: &Connection) -> Result<i64> {
     )
 }
 
-fn email_taken(conn: &Connection, email: &str, except_id: Option<&str>) -> Result<bool> {
+/// The user with this (normalised) email, if any.
+pub(crate) fn find_by_email_in(conn: &Connection, email: &str) -> Result<Option<User>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1"),
+            [email],
+            User::from_row,
+        )
+        .optional()?)
+}
+
+/// Whether another user than `except_id` has this email.
+pub(crate) fn email_taken(conn: &Connection, email: &str, except_id: Option<&str>) -> Result<bool> {
     Ok(conn
         .query_row(
             "SELECT 1 FROM users WHERE email = ?1 AND (?2 IS NULL OR id != ?2)",
@@ -335,11 +378,13 @@ fn email_taken(conn: &Connection, email: &str, except_id: Option<&str>) -> Resul
         .is_some())
 }
 
-fn email_conflict() -> Error {
+/// 409 for a taken email, naming the field.
+pub(crate) fn email_conflict() -> Error {
     Error::conflict("a user with this email already exists")
         .with_details(serde_json::json!({ "fields": { "email": "is already taken" } }))
 }
 
-async fn hash_blocking(password: String) -> Result<String> {
+/// Hashes a password on the limited hashing pool.
+pub(crate) async fn hash_blocking(password: String) -> Result<String> {
     run_limited(move || hash_password(&password)).await?
 }

@@ -25,6 +25,9 @@ pub struct Collection {
     pub created_at: DateTime<Utc>,
     /// When the collection last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// Declared by a Rust struct (`#[derive(tinybase::Collection)]`): created or migrated
+    /// at every start from the code, so the admin API refuses to change or delete it.
+    pub code_defined: bool,
 }
 
 /// A collection to create.
@@ -85,8 +88,39 @@ pub struct RecordQuery {
     /// Items per page (default 20, at most 500).
     #[schemars(range(min = 1))]
     pub per_page: Option<u32>,
-    /// Comma-separated sort keys, `-` for descending: `-created_at,title`.
+    /// Comma-separated sort keys, `-` for descending: `-created_at,title`. With `search`,
+    /// `@rank` sorts by relevance, best matches first.
     pub sort: Option<String>,
     /// A filter expression: `rating >= 3 && (title ~ 'rust' || published = true)`.
     pub filter: Option<String>,
+    /// Words to look for in the collection's `searchable` fields: only records holding
+    /// every word are listed (case and accents ignored; `word*` matches words starting
+    /// with `word`). Combine with `sort=@rank` for the best matches first.
+    pub search: Option<String>,
+    /// The `next_cursor` of the previous page: the page of records right after it in
+    /// the same sort (with the same filter and search), whatever was written meanwhile.
+    /// Deep pages cost as little as the first. Not with `page` (other than 1) or
+    /// `sort=@rank`. Only the JSON list of the HTTP API returns cursors.
+    pub after: Option<String>,
+    /// `true` skips counting the matches, which on a big collection costs more than the
+    /// page: `total_items` and `total_pages` are then null. Only the JSON list of the
+    /// HTTP API honours it; [`crate::collections::Service::list_records`] always counts.
+    pub skip_total: Option<bool>,
+    /// Related records to put under `"expand"` on each record, comma-separated: relation
+    /// fields (`author`), back-relations (`comments_via_post`: the `comments` whose `post`
+    /// is the record) and paths up to 3 deep (`author.team`). Only the JSON answers of the
+    /// HTTP API honour it.
+    pub expand: Option<String>,
+    /// Only these parts of each record, comma-separated: `id,data.title,expand.author`.
+    /// Only the JSON answers of the HTTP API honour it.
+    pub fields: Option<String>,
+}
+
+/// What to add to, or trim from, one record read over HTTP.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub struct RecordViewQuery {
+    /// Related records to put under `"expand"`, as for a list: `author,comments_via_post`.
+    pub expand: Option<String>,
+    /// Only these parts of the record: `id,data.title,expand.author`.
+    pub fields: Option<String>,
 }

@@ -1,14 +1,20 @@
 //! Access rules: who may list, view, create, update and delete a collection's records.
+//!
+//! A rule is a keyword (`public`, `auth`, `owner`, `admin`) or an expression in the filter
+//! language with the names rules may use (`@request.auth.id`, `author.email`,
+//! `@collection.<name>.<field>`; see `filter/rule.rs`). Keywords are decided from the
+//! caller alone; an expression is compiled into the query, so it decides per record.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Result;
 pub use crate::auth::Caller;
 
 /// Who passes a rule. Admins pass every rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
     /// Anyone, signed in or not.
     Public,
@@ -19,10 +25,78 @@ pub enum Rule {
     Owner,
     /// Admins only.
     Admin,
+    /// The records matching this expression, e.g.
+    /// `published = true || owner_id = @request.auth.id`.
+    Expression(String),
+}
+
+impl Rule {
+    /// The rule as written in `options`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Public => "public",
+            Self::Auth => "auth",
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Expression(text) => text,
+        }
+    }
+
+    /// The expression, for an expression rule.
+    pub fn expression(&self) -> Option<&str> {
+        match self {
+            Self::Expression(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+impl From<String> for Rule {
+    fn from(text: String) -> Self {
+        match text.as_str() {
+            "public" => Self::Public,
+            "auth" => Self::Auth,
+            "owner" => Self::Owner,
+            "admin" => Self::Admin,
+            _ => Self::Expression(text),
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
+
+impl JsonSchema for Rule {
+    fn schema_name() -> Cow<'static, str> {
+        "Rule".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "description": "`public` (anyone), `auth` (signed-in users), `owner` (the record's \
+                owner), `admin`, or an expression in the filter language that a record must \
+                match, which may use `@request.auth.id`, `@request.auth.email`, \
+                `@request.auth.is_admin`, `@request.body.<field>` (create and update rules), \
+                relation paths such as `author.email` and `@collection.<name>.<field>`. \
+                Admins pass every rule.",
+            "examples": ["public", "owner", "published = true || owner_id = @request.auth.id"]
+        })
+    }
 }
 
 /// A collection's access rules, one per action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CollectionOptions {
     /// Who may list records (default `public`).
@@ -64,7 +138,7 @@ impl Default for CollectionOptions {
 }
 
 /// Something done to records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// List records.
     List,
@@ -91,14 +165,25 @@ impl CollectionOptions {
     }
 
     /// The rule that governs `action`.
-    pub fn rule_for(&self, action: Action) -> Rule {
+    pub fn rule_for(&self, action: Action) -> &Rule {
         match action {
-            Action::List => self.list_rule,
-            Action::View => self.view_rule,
-            Action::Create => self.create_rule,
-            Action::Update => self.update_rule,
-            Action::Delete => self.delete_rule,
+            Action::List => &self.list_rule,
+            Action::View => &self.view_rule,
+            Action::Create => &self.create_rule,
+            Action::Update => &self.update_rule,
+            Action::Delete => &self.delete_rule,
         }
+    }
+
+    /// Each rule with the name of its option, in the order they are listed.
+    pub fn named_rules(&self) -> [(Action, &'static str, &Rule); 5] {
+        [
+            (Action::List, "list_rule", &self.list_rule),
+            (Action::View, "view_rule", &self.view_rule),
+            (Action::Create, "create_rule", &self.create_rule),
+            (Action::Update, "update_rule", &self.update_rule),
+            (Action::Delete, "delete_rule", &self.delete_rule),
+        ]
     }
 }
 
@@ -109,14 +194,19 @@ pub enum Scope {
     All,
     /// Only records owned by this user.
     OwnedBy(String),
+    /// Only records matching this rule expression, which must be compiled for the caller
+    /// and applied in SQL (or in memory by realtime delivery).
+    Matching(String),
 }
 
 impl Scope {
-    /// Whether a record with `owner_id` is within the scope.
+    /// Whether a record with `owner_id` is within the scope. Never for
+    /// [`Scope::Matching`], which only its expression decides: callers check that first.
     pub fn covers(&self, owner_id: Option<&str>) -> bool {
         match self {
             Self::All => true,
             Self::OwnedBy(user) => owner_id == Some(user.as_str()),
+            Self::Matching(_) => false,
         }
     }
 }
@@ -126,8 +216,10 @@ impl Scope {
 /// # Errors
 /// 401 when the rule needs a signed-in caller and there is none; 403 when a signed-in
 /// caller is not allowed.
-pub fn authorize(rule: Rule, caller: &Caller) -> Result<Scope> {
+pub fn authorize(rule: &Rule, caller: &Caller) -> Result<Scope> {
     match rule {
+        Rule::Expression(_) if caller.is_admin => Ok(Scope::All),
+        Rule::Expression(text) => Ok(Scope::Matching(text.clone())),
         Rule::Public => Ok(Scope::All),
         Rule::Auth => caller.require_signed_in().map(|()| Scope::All),
         Rule::Admin => caller.require_admin().map(|()| Scope::All),
@@ -151,31 +243,31 @@ mod tests {
         let anon = Caller::anonymous();
         let user = Caller::user("u1", false);
         let admin = Caller::user("a1", true);
-        assert_eq!(authorize(Rule::Public, &anon).unwrap(), Scope::All);
+        assert_eq!(authorize(&Rule::Public, &anon).unwrap(), Scope::All);
         assert_eq!(
-            authorize(Rule::Auth, &anon).unwrap_err().kind(),
+            authorize(&Rule::Auth, &anon).unwrap_err().kind(),
             ErrorKind::Unauthorized
         );
         assert_eq!(
-            authorize(Rule::Owner, &anon).unwrap_err().kind(),
+            authorize(&Rule::Owner, &anon).unwrap_err().kind(),
             ErrorKind::Unauthorized
         );
         assert_eq!(
-            authorize(Rule::Admin, &anon).unwrap_err().kind(),
+            authorize(&Rule::Admin, &anon).unwrap_err().kind(),
             ErrorKind::Unauthorized
         );
-        assert_eq!(authorize(Rule::Auth, &user).unwrap(), Scope::All);
+        assert_eq!(authorize(&Rule::Auth, &user).unwrap(), Scope::All);
         assert_eq!(
-            authorize(Rule::Owner, &user).unwrap(),
+            authorize(&Rule::Owner, &user).unwrap(),
             Scope::OwnedBy("u1".into())
         );
         assert_eq!(
-            authorize(Rule::Admin, &user).unwrap_err().kind(),
+            authorize(&Rule::Admin, &user).unwrap_err().kind(),
             ErrorKind::Forbidden
         );
         for rule in [Rule::Public, Rule::Auth, Rule::Owner, Rule::Admin] {
-            assert_eq!(authorize(rule, &admin).unwrap(), Scope::All);
-            assert_eq!(authorize(rule, &Caller::system()).unwrap(), Scope::All);
+            assert_eq!(authorize(&rule, &admin).unwrap(), Scope::All);
+            assert_eq!(authorize(&rule, &Caller::system()).unwrap(), Scope::All);
         }
     }
 
@@ -193,6 +285,16 @@ mod tests {
         assert_eq!(options.list_rule, Rule::Auth);
         assert_eq!(options.update_rule, Rule::Owner);
         assert!(serde_json::from_str::<CollectionOptions>(r#"{"lst_rule": "auth"}"#).is_err());
-        assert!(serde_json::from_str::<CollectionOptions>(r#"{"list_rule": "everyone"}"#).is_err());
+        let options: CollectionOptions =
+            serde_json::from_str(r#"{"list_rule": "owner_id = @request.auth.id"}"#).unwrap();
+        assert_eq!(
+            options.list_rule,
+            Rule::Expression("owner_id = @request.auth.id".into())
+        );
+        assert_eq!(
+            serde_json::to_value(&options).unwrap()["list_rule"],
+            "owner_id = @request.auth.id"
+        );
+        assert!(serde_json::from_str::<CollectionOptions>(r#"{"list_rule": 3}"#).is_err());
     }
 }

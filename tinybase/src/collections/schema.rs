@@ -71,12 +71,66 @@ pub struct FieldSpec {
     /// Keep an index on the field so filters and sorts on it are fast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub indexed: bool,
+    /// Keep the field's text in the collection's full-text index, so `?search=` finds the
+    /// record by its words (`string` and `text` fields).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub searchable: bool,
     /// The allowed values of a `select` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
     /// The target collection of a `relation` field; values are record ids in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collection: Option<String>,
+    /// The largest file accepted, in bytes (`file`; each file of `list[file]`). Default
+    /// 5 MiB ([`DEFAULT_MAX_FILE_SIZE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size: Option<u64>,
+    /// The content types a file may have (`file`, `list[file]`), judged from its bytes, not
+    /// its name: `image/png`, or a whole family such as `image/*`. Default: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_types: Option<Vec<String>>,
+    /// What deleting a record that a `relation` field points at does to the records
+    /// pointing at it (default `restrict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_delete: Option<OnDelete>,
+}
+
+/// The `max_size` of a file field that sets none: 5 MiB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
+
+impl FieldSpec {
+    /// The largest file this field accepts, in bytes.
+    pub fn max_file_size(&self) -> u64 {
+        self.max_size.unwrap_or(DEFAULT_MAX_FILE_SIZE)
+    }
+
+    /// Whether a file whose content is of type `mime` may be stored in this field.
+    pub fn accepts_mime(&self, mime: &str) -> bool {
+        let Some(allowed) = &self.mime_types else {
+            return true;
+        };
+        allowed
+            .iter()
+            .any(|pattern| match pattern.strip_suffix("/*") {
+                Some(family) => mime
+                    .split_once('/')
+                    .is_some_and(|(top, _)| top.eq_ignore_ascii_case(family)),
+                None => pattern.eq_ignore_ascii_case(mime),
+            })
+    }
+}
+
+/// What deleting a related record does to the records that point at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    /// The delete is refused with 409 while any record points at it.
+    #[default]
+    Restrict,
+    /// The records pointing at it are deleted too, in the same transaction.
+    Cascade,
+    /// The field is removed from the records pointing at it, in the same transaction.
+    SetNull,
 }
 
 /// Writes whole-number bounds as integers, so `"min": 0` reads back as `0`, not `0.0`.
@@ -148,6 +202,12 @@ pub enum FieldType {
     /// The id of a record in the collection named by `collection`.
     #[serde(rename = "relation")]
     Relation,
+    /// An uploaded file; the value is its stored name.
+    #[serde(rename = "file")]
+    File,
+    /// Uploaded files; the value is a list of stored names.
+    #[serde(rename = "list[file]")]
+    ListFile,
 }
 
 impl FieldType {
@@ -169,6 +229,8 @@ impl FieldType {
             Self::ListInt => "list[int]",
             Self::ListFloat => "list[float]",
             Self::Relation => "relation",
+            Self::File => "file",
+            Self::ListFile => "list[file]",
         }
     }
 
@@ -184,6 +246,7 @@ impl FieldType {
                 | Self::Relation
                 | Self::Datetime
                 | Self::Date
+                | Self::File
         )
     }
 
@@ -194,6 +257,14 @@ impl FieldType {
 
     /// True for the list types.
     pub fn is_list(self) -> bool {
-        matches!(self, Self::ListString | Self::ListInt | Self::ListFloat)
+        matches!(
+            self,
+            Self::ListString | Self::ListInt | Self::ListFloat | Self::ListFile
+        )
+    }
+
+    /// True for `file` and `list[file]`: their values are set by uploading.
+    pub fn is_file(self) -> bool {
+        matches!(self, Self::File | Self::ListFile)
     }
 }

@@ -153,7 +153,16 @@ fn check_backup(backup: &Path) -> Result<()> {
 /// # Errors
 /// 409 while a server runs; 400 for a backup that is not a healthy TinyBase database.
 pub fn restore(db: &Path, backup: &Path) -> Result<()> {
-    let _lock = DatabaseLock::exclusive(db)?;
+    let lock = DatabaseLock::exclusive(db)?;
+    restore_locked(db, backup, &lock)
+}
+
+/// [`restore`] for a caller that already holds `db`'s exclusive lock (taking it again
+/// from the same process would fail).
+///
+/// # Errors
+/// 400 for a backup that is not a healthy TinyBase database.
+pub(crate) fn restore_locked(db: &Path, backup: &Path, _lock: &DatabaseLock) -> Result<()> {
     check_backup(backup)?;
     let source = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut target = Connection::open(db)

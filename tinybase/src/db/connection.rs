@@ -22,14 +22,19 @@ pub(super) enum Role {
     Writer,
     /// A pooled connection that must never write.
     Reader,
+    /// A read-only connection to a read replica's file, which Litestream keeps in
+    /// rollback-journal mode: it must not switch the journal mode (a write).
+    Replica,
 }
 
 /// Applies TinyBase's pragmas. WAL lets readers run beside the writer;
 /// `synchronous=NORMAL` is durable across application crashes in WAL mode and much faster
 /// than FULL; `trusted_schema=OFF` keeps SQL functions out of schema objects we did not make.
 pub(super) fn configure(conn: &Connection, role: Role) -> rusqlite::Result<()> {
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    if role != Role::Replica {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+    }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", BUSY_TIMEOUT_MS)?;
     conn.pragma_update(None, "trusted_schema", "OFF")?;
@@ -42,7 +47,7 @@ pub(super) fn configure(conn: &Connection, role: Role) -> rusqlite::Result<()> {
             // After a checkpoint resets the log, shrink the file back to this size.
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
         }
-        Role::Reader => {
+        Role::Reader | Role::Replica => {
             conn.pragma_update(None, "query_only", "ON")?;
             // Readers are many; the operating system caches the file for all of them, so
             // each keeps only a small private cache of its own.

@@ -38,6 +38,7 @@ use rusqlite::{Connection, Transaction};
 
 use crate::{Error, ErrorKind, Result};
 
+pub(crate) use backup::restore_locked;
 pub use backup::{DatabaseLock, restore};
 use count_cache::CountCache;
 pub(crate) use count_cache::Counts;
@@ -51,6 +52,9 @@ const MIN_READ_POOL_SIZE: u32 = 4;
 
 /// The longest a list (its count and its page) may run before it is stopped.
 pub const QUERY_TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// SQLite's default automatic checkpoint threshold, in log pages.
+const AUTO_CHECKPOINT_PAGES: i64 = 1000;
 
 /// SQLite virtual-machine steps between two looks at the clock.
 const TIME_CHECK_STEPS: i32 = 10_000;
@@ -75,7 +79,8 @@ struct Inner {
     /// Joined on drop, so the writer connection is closed before the lock below is let go.
     thread: Option<JoinHandle<()>>,
     /// The writer thread's id: a write sent from that thread would wait on itself forever.
-    thread_id: ThreadId,
+    /// `None` for a read replica, which has no writer.
+    thread_id: Option<ThreadId>,
     /// What the writer thread did; tests use it to see writes grouped into batches.
     #[cfg_attr(not(test), allow(dead_code))]
     stats: Arc<writer::Stats>,
@@ -152,12 +157,55 @@ impl Database {
                 growth,
                 counts: CountCache::default(),
                 jobs: Some(jobs),
-                thread_id: thread.thread().id(),
+                thread_id: Some(thread.thread().id()),
                 thread: Some(thread),
                 stats,
                 _lock: lock,
             }),
         })
+    }
+
+    /// Opens the database of a read replica at `path`, which another process (Litestream
+    /// following the replica) keeps up to date: read connections only, opened read-only,
+    /// each starting every read with an empty page cache (see `reader.rs`); no writer
+    /// thread and no migrations. Every write fails with a 503 `read_only_replica`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened, or its schema is newer than this build knows.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let lock = DatabaseLock::shared(path)?;
+        let statistics = reader::StatisticsGeneration::default();
+        let manager = reader::ReaderManager::read_only(path, statistics.clone());
+        let readers = Pool::builder()
+            .max_size(read_pool_size())
+            .min_idle(Some(1))
+            .build(manager)?;
+        {
+            let conn = readers.get()?;
+            migrations::check_read_only(&conn)?;
+        }
+        let inline_readers =
+            inline::InlineReaders::new(reader::ReaderManager::read_only(path, statistics.clone()));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                readers,
+                inline_readers,
+                statistics,
+                growth: Arc::new(statistics::RowGrowth::default()),
+                counts: CountCache::default(),
+                jobs: None,
+                thread: None,
+                thread_id: None,
+                stats: Arc::new(writer::Stats::default()),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// Whether this is a read replica's database ([`Database::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.thread.is_none()
     }
 
     /// The database file.
@@ -344,6 +392,21 @@ impl Database {
         .await
     }
 
+    /// Switches SQLite's automatic checkpoints after commits on (`true`, SQLite's default
+    /// of every 1,000 pages) or off. Off while Litestream runs: it checkpoints itself,
+    /// once it has shipped what the checkpoint would fold away.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn set_auto_checkpoint(&self, on: bool) -> Result<()> {
+        let pages = if on { AUTO_CHECKPOINT_PAGES } else { 0 };
+        self.raw(move |conn| {
+            conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+            Ok(())
+        })
+        .await
+    }
+
     /// [`Database::read`] for code already on a blocking thread.
     ///
     /// # Errors
@@ -407,18 +470,16 @@ impl Database {
     }
 
     fn send(&self, job: writer::Job) -> Result<()> {
-        if std::thread::current().id() == self.inner.thread_id {
+        if Some(std::thread::current().id()) == self.inner.thread_id {
             return Err(Error::internal(
                 "a database write was started from inside another write; it would wait on \
                  itself forever",
             ));
         }
-        self.inner
-            .jobs
-            .as_ref()
-            .ok_or_else(writer_stopped)?
-            .send(job)
-            .map_err(|_| writer_stopped())
+        let Some(jobs) = self.inner.jobs.as_ref() else {
+            return Err(read_only_replica());
+        };
+        jobs.send(job).map_err(|_| writer_stopped())
     }
 }
 
@@ -481,6 +542,15 @@ fn counting<T>(
     let value = f(&tx, &counts)?;
     tx.finish()?;
     Ok(value)
+}
+
+/// A write reached the database of a read replica (forwarding to the primary missed it).
+fn read_only_replica() -> Error {
+    Error::new(
+        ErrorKind::ServiceUnavailable,
+        "this server is a read replica and cannot write; send writes to the primary",
+    )
+    .with_code("read_only_replica")
 }
 
 /// The writer thread is gone: only possible if it could not be kept alive (it catches

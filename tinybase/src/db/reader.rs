@@ -62,6 +62,8 @@ impl StatisticsGeneration {
 pub(super) struct ReaderManager {
     sqlite: SqliteConnectionManager,
     statistics: StatisticsGeneration,
+    /// A read replica's connections: see [`ReaderManager::read_only`].
+    replica: bool,
 }
 
 impl ReaderManager {
@@ -72,6 +74,27 @@ impl ReaderManager {
             sqlite: SqliteConnectionManager::file(path)
                 .with_init(|conn| connection::configure(conn, Role::Reader)),
             statistics,
+            replica: false,
+        }
+    }
+
+    /// Connections to a read replica's file, which Litestream rewrites page by page
+    /// from outside (taking SQLite's exclusive lock meanwhile): opened read-only, and
+    /// with their page cache emptied each time one is handed out. SQLite only notices
+    /// outside changes through the change counter on page 1, which a replicated write
+    /// does not always touch, so a cached page could otherwise be stale.
+    pub(super) fn read_only(path: &Path, statistics: StatisticsGeneration) -> Self {
+        use rusqlite::OpenFlags;
+        Self {
+            sqlite: SqliteConnectionManager::file(path)
+                .with_flags(
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .with_init(|conn| connection::configure(conn, Role::Replica)),
+            statistics,
+            replica: true,
         }
     }
 }
@@ -98,6 +121,9 @@ impl ManageConnection for ReaderManager {
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_SCHEMA),
                 Some("the planner statistics changed".to_owned()),
             ));
+        }
+        if self.replica {
+            conn.conn.execute_batch("PRAGMA shrink_memory")?;
         }
         self.sqlite.is_valid(&mut conn.conn)
     }

@@ -272,6 +272,31 @@ async fn checkpoint_truncates_the_write_ahead_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_checkpoints_can_be_left_to_litestream_and_taken_back() {
+    let (_dir, db) = open();
+    let threshold = |db: &Database| {
+        let db = db.clone();
+        async move {
+            db.raw(|conn| {
+                Ok(conn.query_row("PRAGMA wal_autocheckpoint", [], |row| row.get::<_, i64>(0))?)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        threshold(&db).await,
+        AUTO_CHECKPOINT_PAGES,
+        "SQLite's default"
+    );
+    db.set_auto_checkpoint(false).await.unwrap();
+    assert_eq!(threshold(&db).await, 0);
+    create_table(&db).await;
+    db.set_auto_checkpoint(true).await.unwrap();
+    assert_eq!(threshold(&db).await, AUTO_CHECKPOINT_PAGES);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_from_inside_a_write_fails_instead_of_waiting_forever() {
     let (_dir, db) = open();
     create_table(&db).await;

@@ -135,6 +135,26 @@ impl Context {
         }
     }
 
+    /// Typed records of a code-first collection (`#[derive(tinybase::Collection)]`),
+    /// acting as the caller: the same validation, access rules and hooks as over HTTP.
+    ///
+    /// ```no_run
+    /// # use tinybase::serde::{Deserialize, Serialize};
+    /// # #[derive(Serialize, Deserialize, tinybase::Collection)]
+    /// # #[serde(crate = "tinybase::serde")]
+    /// # #[collection(name = "notes")]
+    /// # struct Note { text: String }
+    /// # async fn example(ctx: tinybase::Context) -> tinybase::Result<()> {
+    /// let note = ctx.collection::<Note>().create(&Note { text: "hi".into() }).await?;
+    /// assert_eq!(note.data.text, "hi");
+    /// # Ok(()) }
+    /// ```
+    pub fn collection<T: crate::code_first::Collection>(
+        &self,
+    ) -> crate::code_first::TypedRecords<'_, T> {
+        crate::code_first::TypedRecords::new(self.records())
+    }
+
     /// Records with every access rule passed — for trusted server-side work. Validation
     /// still applies.
     pub fn records_as_system(&self) -> Records<'_> {
@@ -149,6 +169,13 @@ impl Context {
 pub struct Records<'a> {
     service: &'a Service,
     caller: Caller,
+}
+
+impl<'a> Records<'a> {
+    /// Record operations on `service` as `caller`.
+    pub(crate) fn new(service: &'a Service, caller: Caller) -> Self {
+        Self { service, caller }
+    }
 }
 
 impl Records<'_> {
@@ -200,6 +227,36 @@ impl Records<'_> {
     pub async fn delete(&self, collection: &str, id: &str) -> Result<()> {
         self.service
             .delete_record(&self.caller, collection, id)
+            .await
+    }
+
+    /// Adds a file to a record's `file` (replacing its file) or `list[file]` field, with
+    /// the checks an upload gets; `filename` is the original name (it is sanitised and
+    /// given a random suffix). Returns the updated record.
+    ///
+    /// # Errors
+    /// As an upload over HTTP: 413 over `max_size`, 422 for a type outside `mime_types`
+    /// or a field that is not a file field, 404/401/403 from the update rule.
+    pub async fn attach_file(
+        &self,
+        collection: &str,
+        id: &str,
+        field: &str,
+        filename: &str,
+        bytes: impl Into<bytes::Bytes>,
+    ) -> Result<Record> {
+        self.service
+            .attach_file(&self.caller, collection, id, field, filename, bytes.into())
+            .await
+    }
+
+    /// Reads a file of a record (its stored name, as in the record's data).
+    ///
+    /// # Errors
+    /// 404 for an unknown collection, record or file, 401/403 from the view rule.
+    pub async fn read_file(&self, collection: &str, id: &str, name: &str) -> Result<bytes::Bytes> {
+        self.service
+            .read_file(&self.caller, collection, id, name)
             .await
     }
 }

@@ -1,15 +1,17 @@
 //! The delivery task: follows the change log after each commit and hands each change to
 //! the clients that want it and may see it.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::identity::Identity;
 use super::{Client, Event, READ_BATCH, RESUME_GRACE, Realtime};
+use crate::auth::Caller;
 use crate::auth::sessions;
 use crate::changes::{self, Change};
-use crate::collections::filter::RecordView;
-use crate::collections::rules::{Action, authorize};
-use crate::collections::{Record, Service};
+use crate::collections::filter::{RecordFilter, RecordView, SqlCondition};
+use crate::collections::rules::{Action, Scope, authorize};
+use crate::collections::{Record, Service, record_matches};
 use crate::db::format_timestamp;
 
 /// How often clients gone longer than the resume grace are forgotten.
@@ -41,8 +43,8 @@ struct Prepared<'a> {
     record: Record,
     created_at: String,
     updated_at: String,
-    /// The event sent, built once.
-    data: String,
+    /// The event sent, built once and shared by every subscriber.
+    frame: axum::body::Bytes,
 }
 
 impl Prepared<'_> {
@@ -71,7 +73,8 @@ fn prepare(batch: &[Change]) -> Vec<Prepared<'_>> {
             Some(Prepared {
                 created_at: format_timestamp(record.created_at),
                 updated_at: format_timestamp(record.updated_at),
-                data: Event::record_data(
+                frame: Event::record_frame(
+                    change.seq,
                     change.action.as_str(),
                     &change.collection,
                     &change.record,
@@ -107,11 +110,30 @@ impl Realtime {
                 return;
             };
             self.check_identities().await;
+            let callers: HashSet<Caller> = self
+                .lock()
+                .values()
+                .filter(|c| c.sender.is_some() && !c.subscriptions.is_empty() && !c.replaying)
+                .map(|c| c.identity.caller())
+                .collect();
+            if callers.is_empty() {
+                // Nobody listens: parsing each record (a large one costs many times its
+                // size) would be memory and time spent for no one.
+                let mut clients = self.lock();
+                for client in clients.values_mut().filter(|c| !c.replaying) {
+                    client.last_seq = client.last_seq.max(last);
+                }
+                self.inner
+                    .dispatched
+                    .store(last, std::sync::atomic::Ordering::Release);
+                continue;
+            }
             let prepared = prepare(&batch);
+            let verdicts = self.database_verdicts(&prepared, &callers).await;
             let mut clients = self.lock();
             for client in clients.values_mut() {
                 if !client.replaying {
-                    deliver(client, &prepared, &self.inner.collections);
+                    deliver(client, &prepared, &self.inner.collections, &verdicts);
                 }
             }
             // Moved only under the lock: a replay compares against it (see `replay`).
@@ -125,9 +147,73 @@ impl Realtime {
     pub(super) async fn deliver_to(&self, client_id: &str, batch: &[Change]) {
         self.check_identities().await;
         let prepared = prepare(batch);
+        let Some(caller) = self.lock().get(client_id).map(|c| c.identity.caller()) else {
+            return;
+        };
+        let verdicts = self
+            .database_verdicts(&prepared, &HashSet::from([caller]))
+            .await;
         if let Some(client) = self.lock().get_mut(client_id) {
-            deliver(client, &prepared, &self.inner.collections);
+            deliver(client, &prepared, &self.inner.collections, &verdicts);
         }
+    }
+
+    /// Decides with SQL the rules that read other records (relation paths,
+    /// `@collection`), for each change and caller, in one read before delivery: delivery
+    /// itself runs under the clients' lock and must not wait for the database. A rule
+    /// that reads only the record itself is decided in memory during delivery.
+    async fn database_verdicts(
+        &self,
+        batch: &[Prepared<'_>],
+        callers: &HashSet<Caller>,
+    ) -> Verdicts {
+        let collections = &self.inner.collections;
+        let mut jobs = Vec::new();
+        for prepared in batch {
+            let Some(loaded) = collections
+                .loaded(&prepared.change.collection)
+                .filter(|loaded| loaded.collection.id == prepared.change.collection_id)
+            else {
+                continue;
+            };
+            for action in [Action::View, Action::List] {
+                for caller in callers {
+                    let Ok(Some(rule)) = collections.compiled_rule(&loaded, action, caller, None)
+                    else {
+                        continue;
+                    };
+                    if rule.reads_other_records {
+                        jobs.push(VerdictJob {
+                            key: (prepared.change.seq, caller.clone(), action),
+                            condition: rule.condition,
+                            collection_id: loaded.collection.id.clone(),
+                            record: prepared.record.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        if jobs.is_empty() {
+            return Verdicts::new();
+        }
+        let decided = self
+            .inner
+            .db
+            .read(move |conn| {
+                let mut verdicts = Verdicts::new();
+                for job in jobs {
+                    let holds =
+                        record_matches(conn, &job.condition, &job.collection_id, &job.record)?;
+                    verdicts.insert(job.key, holds);
+                }
+                Ok(verdicts)
+            })
+            .await;
+        decided.unwrap_or_else(|err| {
+            // Undecided rules deliver nothing: failing closed never leaks a record.
+            tracing::warn!(%err, "could not decide realtime rules that read other records");
+            Verdicts::new()
+        })
     }
 
     /// Checks again the tokens whose last check is too old; a client whose token is no
@@ -190,8 +276,25 @@ impl Realtime {
     }
 }
 
+/// Whether a rule holds, by change seq, caller and action: for the rules only SQL can
+/// decide.
+type Verdicts = HashMap<(i64, Caller, Action), bool>;
+
+/// One rule to decide with SQL for [`Verdicts`].
+struct VerdictJob {
+    key: (i64, Caller, Action),
+    condition: SqlCondition,
+    collection_id: String,
+    record: Record,
+}
+
 /// Sends `client` the changes it subscribed to and may see, newer than its last one.
-fn deliver(client: &mut Client, batch: &[Prepared<'_>], collections: &Service) {
+fn deliver(
+    client: &mut Client,
+    batch: &[Prepared<'_>],
+    collections: &Service,
+    verdicts: &Verdicts,
+) {
     if client.sender.is_none() || client.subscriptions.is_empty() {
         if let Some(last) = batch.last() {
             client.last_seq = client.last_seq.max(last.change.seq);
@@ -222,16 +325,27 @@ fn deliver(client: &mut Client, batch: &[Prepared<'_>], collections: &Service) {
             continue;
         };
         let options = &loaded.collection.options;
-        let may = |action: Action| {
-            authorize(options.rule_for(action), &caller)
-                .is_ok_and(|scope| scope.covers(view.owner_id))
+        let may = |action: Action| match authorize(options.rule_for(action), &caller) {
+            Err(_) => false,
+            Ok(Scope::Matching(_)) => match collections
+                .compiled_rule(&loaded, action, &caller, None)
+            {
+                Ok(Some(rule)) if rule.reads_other_records => verdicts
+                    .get(&(seq, caller.clone(), action))
+                    .copied()
+                    .unwrap_or(false),
+                Ok(Some(rule)) => RecordFilter::from_rule(&rule).is_ok_and(|f| f.matches(&view)),
+                Ok(None) => true,
+                Err(_) => false,
+            },
+            Ok(scope) => scope.covers(view.owner_id),
         };
         if !may(Action::View) || (whole_collection && !may(Action::List)) {
             continue;
         }
         if !client.send(Event::Record {
             seq,
-            data: prepared.data.clone(),
+            frame: prepared.frame.clone(),
         }) {
             return;
         }

@@ -43,7 +43,7 @@ impl Identity {
     pub(super) fn checked(token: String, user: &User) -> Self {
         Self::Token {
             token,
-            caller: Caller::user(user.id.clone(), user.is_admin),
+            caller: Caller::from_user(user),
             checked: Instant::now(),
         }
     }

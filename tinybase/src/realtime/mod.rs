@@ -19,7 +19,7 @@ mod identity;
 mod subscription;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -39,8 +39,9 @@ use crate::{Error, ErrorKind, Result};
 /// Events buffered per connected client; a client this far behind is cut off.
 const CLIENT_BUFFER: usize = 256;
 
-/// The most subscriptions one client may hold.
-pub const MAX_SUBSCRIPTIONS: usize = 100;
+/// The most subscriptions one client may hold unless the app sets another limit
+/// (`realtime.max_subscriptions`).
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 100;
 
 /// How long a disconnected client's id and subscriptions are kept for it to resume.
 const RESUME_GRACE: Duration = Duration::from_secs(300);
@@ -58,6 +59,8 @@ struct Inner {
     db: Database,
     collections: Service,
     clients: Mutex<HashMap<String, Client>>,
+    /// `realtime.max_subscriptions`; set once at start, read on every subscribe.
+    max_subscriptions: AtomicUsize,
     /// The newest change handed to the clients.
     dispatched: AtomicI64,
 }
@@ -95,9 +98,15 @@ impl Realtime {
                 db,
                 collections,
                 clients: Mutex::new(HashMap::new()),
+                max_subscriptions: AtomicUsize::new(DEFAULT_MAX_SUBSCRIPTIONS),
                 dispatched: AtomicI64::new(dispatched),
             }),
         }
+    }
+
+    /// Sets the most subscriptions one client may hold (`realtime.max_subscriptions`).
+    pub fn set_max_subscriptions(&self, max: usize) {
+        self.inner.max_subscriptions.store(max, Ordering::Relaxed);
     }
 
     /// Starts the task that delivers changes; it ends when the returned handle is
@@ -107,13 +116,14 @@ impl Realtime {
     }
 
     /// Opens a stream: a new client, or `resume` = `(client id, last event id)` for one
-    /// that reconnects. An unknown or forgotten client id gets a new id, and a `reset`
-    /// event when it asked to resume from an event id.
+    /// that reconnects. An unknown or forgotten client id gets a new id and a `reset`
+    /// event (its subscriptions and what happened since are lost).
     ///
     /// # Errors
     /// Internal errors reading the change log.
     pub async fn connect(&self, resume: Option<(String, Option<i64>)>) -> Result<Connection> {
         let (sender, events) = mpsc::channel(CLIENT_BUFFER);
+        let asked_to_resume = resume.is_some();
         let resumed =
             resume.and_then(|(id, last)| self.reattach(&id, &sender).map(|()| (id, last)));
         let client_id = match &resumed {
@@ -143,6 +153,11 @@ impl Realtime {
         match resumed {
             Some((id, Some(last_event_id))) => self.replay(&id, last_event_id, &sender).await?,
             Some((id, None)) => self.finish_replay(&id),
+            // A forgotten client lost its subscriptions and whatever happened since: it
+            // must subscribe again and reload.
+            None if asked_to_resume => {
+                let _ = sender.try_send(Event::Reset);
+            }
             None => {}
         }
         Ok(Connection { client_id, events })
@@ -160,10 +175,11 @@ impl Realtime {
         token: Option<String>,
         specs: &[SubscriptionSpec],
     ) -> Result<()> {
-        if specs.len() > MAX_SUBSCRIPTIONS {
+        let max = self.inner.max_subscriptions.load(Ordering::Relaxed);
+        if specs.len() > max {
             return Err(Error::invalid_field(
                 "subscriptions",
-                format!("at most {MAX_SUBSCRIPTIONS} subscriptions per client"),
+                format!("at most {max} subscriptions per client"),
             ));
         }
         if !self.lock().contains_key(client_id) {

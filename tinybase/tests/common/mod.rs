@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod peers;
 pub mod records;
 
 use chrono::{DateTime, Utc};
@@ -226,9 +227,21 @@ pub fn assert_user_shape(user: &Value, email: &str, is_admin: bool) {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["created_at", "email", "id", "is_admin", "updated_at"],
+        [
+            "created_at",
+            "email",
+            "email_verified",
+            "id",
+            "is_admin",
+            "mfa_enabled",
+            "updated_at"
+        ],
         "user keys: {user}"
     );
+    assert!(user["email_verified"].is_boolean(), "{user}");
+    assert!(user["mfa_enabled"].is_boolean(), "{user}");
+    // TOTP secrets stay in the database.
+    assert!(!user.to_string().contains("totp"), "{user}");
     let text = user.to_string();
     assert!(!text.contains("password"), "password leaked: {user}");
     assert!(!text.contains("$argon2"), "hash leaked: {user}");

@@ -1,4 +1,4 @@
-//! `install_blog`: creates the blog's collections if they are missing.
+//! `install_blog`: creates the blog's runtime-defined collections if they are missing.
 
 use tinybase::collections::{Caller, CollectionSchema, NewCollection};
 use tinybase::schemars::JsonSchema;
@@ -29,14 +29,6 @@ fn posts_schema() -> Value {
     ]})
 }
 
-fn digests_schema() -> Value {
-    json!({"fields": [
-        {"name": "day", "type": "date", "required": true},
-        {"name": "published_posts", "type": "int", "required": true, "min": 0},
-        {"name": "comments", "type": "int", "required": true, "min": 0}
-    ]})
-}
-
 fn comments_schema() -> Value {
     json!({"fields": [
         {"name": "post", "type": "relation", "collection": "posts", "required": true, "indexed": true},
@@ -44,8 +36,8 @@ fn comments_schema() -> Value {
     ]})
 }
 
-/// Creates the `posts`, `comments` and `digests` collections (admins only). Safe to call
-/// again.
+/// Creates the `posts` and `comments` collections (admins only). Safe to call again.
+/// (`digests` is declared in code, `src/collections.rs`, and exists from the start.)
 #[tinybase::function(auth = "admin", tags = ["blog"])]
 async fn install_blog(ctx: Context) -> Result<Installed> {
     let mut installed = Installed {
@@ -60,12 +52,6 @@ async fn install_blog(ctx: Context) -> Result<Installed> {
             "comments",
             comments_schema(),
             json!({"create_rule": "auth", "update_rule": "owner", "delete_rule": "owner"}),
-        ),
-        (
-            "digests",
-            digests_schema(),
-            json!({"list_rule": "admin", "view_rule": "admin", "create_rule": "admin",
-                   "update_rule": "admin", "delete_rule": "admin"}),
         ),
     ] {
         if ctx.collections().loaded(name).is_some() {

@@ -15,7 +15,8 @@ struct PublishInput {
     post_id: String,
 }
 
-/// Publishes a post: sets `published` and stamps `published_at`. Only the post's author
+/// Publishes a post: sets `published`, stamps `published_at` and announces it on the
+/// `announcements` realtime channel. Only the post's author
 /// (or an admin) may publish it — the `posts` update rule is `owner`, and the function
 /// acts as its caller.
 #[tinybase::function(auth = "auth", tags = ["blog"])]
@@ -25,11 +26,19 @@ async fn publish_post(ctx: Context, input: PublishInput) -> Result<Record> {
         return Err(Error::conflict("the post is already published"));
     }
     let published_at = tinybase::db::format_timestamp(ctx.now());
-    ctx.records()
+    let published = ctx
+        .records()
         .update(
             "posts",
             &post.id,
             json!({"published": true, "published_at": published_at}),
         )
-        .await
+        .await?;
+    // Readers following the `announcements` channel hear of it at once (nothing is kept
+    // for those who are not listening: the post itself is the record of it).
+    ctx.realtime().publish(
+        "announcements",
+        &json!({"post_id": published.id, "title": published.data.get("title")}),
+    );
+    Ok(published)
 }

@@ -65,7 +65,7 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Err
 
 /// Whether reading a body failed because it did not arrive within the body deadline
 /// (anywhere in the chain of causes of `err`).
-pub(super) fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(err) = next {
         if err.is::<TimeoutError>() {
@@ -77,7 +77,7 @@ pub(super) fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// The 408 for a body that did not arrive in time (`server.body_timeout_seconds`).
-pub(super) fn body_timeout() -> Error {
+pub(crate) fn body_timeout() -> Error {
     Error::new(
         ErrorKind::RequestTimeout,
         "the request body did not arrive in time",

@@ -184,7 +184,7 @@ where
             <CurrentUser as OptionalFromRequestParts<S>>::from_request_parts(parts, state).await?;
         Ok(Self(
             user.map_or_else(Caller::anonymous, |CurrentUser(user)| {
-                Caller::user(user.id, user.is_admin)
+                Caller::from_user(&user)
             }),
         ))
     }

@@ -44,6 +44,11 @@ pub struct ParsedRecord {
 }
 
 impl RecordBody {
+    /// A body already read, such as the `data` part of a multipart form.
+    pub(crate) fn from_bytes(bytes: Bytes) -> Self {
+        Self(bytes)
+    }
+
     /// Waits for room in the parse budget (large bodies only), then parses.
     ///
     /// # Errors

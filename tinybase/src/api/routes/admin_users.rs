@@ -1,21 +1,23 @@
 //! `/api/admin/users`: admins list, create, change and delete user accounts.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::get_with;
+use aide::axum::routing::{delete_with, get_with, post_with};
 use axum::extract::State;
 use axum::response::NoContent;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::Result;
 use crate::api::AppState;
 use crate::api::extract::AdminUser;
 use crate::api::extract::Path;
 use crate::api::extract::{Json, Query};
 use crate::api::response::Created;
-use crate::auth::User;
+use crate::auth::mail_flows;
 use crate::auth::users::{self, NewUser, UserChanges};
+use crate::auth::{User, totp};
+use crate::mail::MailKind;
 use crate::pagination::{Page, PageRequest};
+use crate::{Error, Result};
 
 /// Query parameters of the user list.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -41,6 +43,9 @@ pub struct CreateUser {
     /// Make the user an admin (default false).
     #[serde(default)]
     pub is_admin: bool,
+    /// Count the email as verified from the start (default false).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// Changes to a user; omitted fields stay as they are.
@@ -53,6 +58,8 @@ pub struct UpdateUser {
     pub password: Option<String>,
     /// Promote or demote. The last admin cannot be demoted.
     pub is_admin: Option<bool>,
+    /// Mark the email verified or not.
+    pub email_verified: Option<bool>,
 }
 
 /// The path of one user.
@@ -86,6 +93,7 @@ async fn create(
         email: body.email,
         password: body.password,
         is_admin: body.is_admin,
+        email_verified: body.email_verified,
     };
     let user = users::create(&state.db, new).await?;
     tracing::info!(user_id = %user.id, by = %admin.id, "admin created a user");
@@ -110,6 +118,7 @@ async fn update(
         email: body.email,
         password: body.password,
         is_admin: body.is_admin,
+        email_verified: body.email_verified,
     };
     let user = users::update(&state.db, &path.id, changes).await?;
     tracing::info!(user_id = %user.id, by = %admin.id, "admin updated a user");
@@ -123,6 +132,34 @@ async fn delete(
 ) -> Result<NoContent> {
     users::delete(&state.db, &path.id).await?;
     tracing::info!(user_id = %path.id, by = %admin.id, "admin deleted a user");
+    Ok(NoContent)
+}
+
+async fn reset_mfa(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(path): Path<UserPath>,
+) -> Result<axum::Json<User>> {
+    let user = totp::reset(&state.db, &path.id).await?;
+    tracing::info!(user_id = %user.id, by = %admin.id, "admin reset a user's TOTP");
+    Ok(axum::Json(user))
+}
+
+async fn send_verification(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(path): Path<UserPath>,
+) -> Result<NoContent> {
+    let mailer = super::accounts::mailer(&state)?;
+    let user = users::get(&state.db, &path.id).await?;
+    if user.email_verified {
+        return Err(Error::conflict("this user's email is already verified")
+            .with_code("email_already_verified"));
+    }
+    if let Some(mail) = mail_flows::request_verification(&state.db, &user.email).await? {
+        mailer.send(MailKind::Verification, &mail.user_id, &mail.to, &mail.token);
+        tracing::info!(user_id = %user.id, by = %admin.id, "admin sent a verification mail");
+    }
     Ok(NoContent)
 }
 
@@ -147,8 +184,8 @@ pub fn routes() -> ApiRouter<AppState> {
             get_with(read, |op| op.tag("admin: users").summary("Get a user"))
                 .patch_with(update, |op| {
                     op.tag("admin: users").summary("Change a user").description(
-                        "Changes email, password or admin rights. 409 when demoting the \
-                         last admin or taking another user's email.",
+                        "Changes email, password, admin rights or `email_verified`. 409 \
+                         when demoting the last admin or taking another user's email.",
                     )
                 })
                 .delete_with(delete, |op| {
@@ -156,5 +193,23 @@ pub fn routes() -> ApiRouter<AppState> {
                         .summary("Delete a user")
                         .description("409 for the last admin.")
                 }),
+        )
+        .api_route(
+            "/api/admin/users/{id}/verification",
+            post_with(send_verification, |op| {
+                op.tag("admin: users").summary("Send a verification mail").description(
+                    "Mails the user a new verification link (voiding the previous one). \
+                     409 `email_already_verified`; 503 `mail_not_configured` without a \
+                     mail server.",
+                )
+            }),
+        )
+        .api_route(
+            "/api/admin/users/{id}/mfa",
+            delete_with(reset_mfa, |op| {
+                op.tag("admin: users").summary("Reset a user's TOTP").description(
+                    "Turns the user's second factor off (for a lost authenticator); they                      sign in with the password alone and may set TOTP up again. Returns                      the user.",
+                )
+            }),
         )
 }

@@ -13,8 +13,9 @@ use crate::api::extract::{BearerToken, CurrentUser};
 use crate::api::extract::{ClientIp, Json};
 use crate::api::response::Created;
 use crate::auth::users::{self, NewUser, UserChanges};
-use crate::auth::{User, sessions};
+use crate::auth::{User, sessions, totp};
 use crate::config::Registration;
+use crate::hooks::{self, HookEvent};
 use crate::{Error, Result};
 
 /// Email and password, for registering and logging in.
@@ -38,7 +39,8 @@ pub struct AuthResponse {
     pub user: User,
 }
 
-async fn session_for(state: &AppState, user: User) -> Result<AuthResponse> {
+/// A new session for `user`.
+pub(crate) async fn session_for(state: &AppState, user: User) -> Result<AuthResponse> {
     let issued = sessions::issue(&state.db, &user.id, state.settings.auth.token_ttl_hours).await?;
     Ok(AuthResponse {
         token: issued.token,
@@ -64,9 +66,11 @@ async fn register(
         email: body.email,
         password: body.password,
         is_admin: false,
+        email_verified: false,
     };
     let user = users::create(&state.db, new).await?;
     tracing::info!(user_id = %user.id, "user registered");
+    after_auth(&state, HookEvent::AfterRegister, &user);
     Ok(Created(session_for(&state, user).await?))
 }
 
@@ -79,7 +83,43 @@ async fn login(
         .login_limiter
         .check(ip, &users::normalize_email(&body.email))?;
     let user = users::verify_credentials(&state.db, &body.email, body.password).await?;
-    Ok(axum::Json(session_for(&state, user).await?))
+    // Only a right password learns either answer below, so they reveal no account.
+    check_verified(&state, &user)?;
+    if user.mfa_enabled {
+        let mfa_token = totp::start_sign_in(&state.db, &user.id).await?;
+        return Err(Error::unauthorized(
+            "the password is right; now send a code from the authenticator app with \
+             details.mfa_token to POST /api/auth/mfa/verify",
+        )
+        .with_code("mfa_required")
+        .with_details(serde_json::json!({ "mfa_token": mfa_token })));
+    }
+    let session = session_for(&state, user).await?;
+    after_auth(&state, HookEvent::AfterLogin, &session.user);
+    Ok(axum::Json(session))
+}
+
+/// Starts the `after_register` / `after_login` hooks for `user`; the account write has
+/// committed. They run in the background: the client is not kept waiting on them.
+pub(crate) fn after_auth(state: &AppState, event: HookEvent, user: &User) {
+    hooks::after::spawn_auth_hooks(
+        state.collections.hooks(),
+        event,
+        user,
+        &state.db,
+        &state.collections,
+    );
+}
+
+/// 403 `email_not_verified` when the server wants verified emails and `user` has none.
+pub(crate) fn check_verified(state: &AppState, user: &User) -> Result<()> {
+    if state.settings.auth.require_verified_email && !user.email_verified {
+        return Err(Error::forbidden(
+            "verify your email first: POST /api/auth/verification/request sends the mail",
+        )
+        .with_code("email_not_verified"));
+    }
+    Ok(())
 }
 
 /// A password change by the signed-in user.
@@ -145,7 +185,10 @@ pub fn routes() -> ApiRouter<AppState> {
             post_with(login, |op| {
                 op.tag("auth").summary("Log in").description(
                     "Exchanges email and password for a bearer token. Attempts are \
-                     rate-limited per client IP and email (429 with Retry-After).",
+                     rate-limited per client IP and email (429 with Retry-After). With \
+                     `auth.require_verified_email`, an unverified user gets 403 \
+                     `email_not_verified`. A user with TOTP on gets 401 `mfa_required` \
+                     with `details.mfa_token` for `POST /api/auth/mfa/verify`.",
                 )
             }),
         )

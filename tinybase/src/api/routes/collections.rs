@@ -25,7 +25,7 @@ pub struct CollectionPath {
 }
 
 fn admin_caller(AdminUser(user): &AdminUser) -> Caller {
-    Caller::user(user.id.clone(), user.is_admin)
+    Caller::from_user(user)
 }
 
 async fn list(

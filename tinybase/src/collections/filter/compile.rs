@@ -25,6 +25,10 @@ pub(crate) fn compile(expr: &Expr) -> Result<SqlCondition, QueryError> {
 fn write_expr(expr: &Expr, nested: bool, out: &mut SqlCondition) -> Result<(), QueryError> {
     let (terms, joiner) = match expr {
         Expr::Compare(comparison) => return write_comparison(comparison, out),
+        Expr::Const(holds) => {
+            out.sql.push_str(if *holds { "1" } else { "0" });
+            return Ok(());
+        }
         Expr::And(terms) => (terms, " AND "),
         Expr::Or(terms) => (terms, " OR "),
     };
@@ -49,7 +53,15 @@ fn write_comparison(c: &Comparison, out: &mut SqlCondition) -> Result<(), QueryE
         Kind::List(_) => list_comparison(c, test)?,
         _ => scalar_comparison(&c.field.expr(), test),
     };
-    out.sql.push_str(&sql);
+    // `@collection.<name>.<field>`: some record of that collection matches.
+    match c.field.any_of_opening() {
+        Some(opening) => {
+            out.sql.push_str(&opening);
+            out.sql.push_str(&sql);
+            out.sql.push_str("))");
+        }
+        None => out.sql.push_str(&sql),
+    }
     out.params.extend(param);
     Ok(())
 }

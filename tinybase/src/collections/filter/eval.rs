@@ -32,8 +32,9 @@ use serde_json::{Map, Number, Value};
 use super::SqlParam;
 use super::check::{Order, TEXT_SET_OPS, Test, check, operator_error};
 use super::error::QueryError;
-use super::fields::{Column, Kind, Source};
+use super::fields::{Column, Kind, Path, Source};
 use super::parser::{self, Comparison, Expr};
+use super::rule::CompiledRule;
 use super::sqlite_real::{parse_real, real_text};
 use crate::collections::schema::CollectionSchema;
 
@@ -98,6 +99,17 @@ impl RecordFilter {
     pub fn matches(&self, record: &RecordView<'_>) -> bool {
         self.root.matches(record)
     }
+
+    /// A compiled rule, for evaluation in memory.
+    ///
+    /// # Errors
+    /// When the rule reads other records ([`CompiledRule::reads_other_records`]): only
+    /// SQL can decide it.
+    pub fn from_rule(rule: &CompiledRule) -> Result<Self, QueryError> {
+        Ok(Self {
+            root: prepare(&rule.expr)?,
+        })
+    }
 }
 
 /// A prepared filter expression.
@@ -111,6 +123,8 @@ enum Node {
     All(Vec<Node>),
     /// Any of these.
     Any(Vec<Node>),
+    /// Decided while parsing (a rule's comparison about the request alone).
+    Const(bool),
 }
 
 /// Where a field's value is read from.
@@ -157,11 +171,47 @@ fn prepare(expr: &Expr) -> Result<Node, QueryError> {
         Expr::Or(terms) => Ok(Node::Any(
             terms.iter().map(prepare).collect::<Result<_, _>>()?,
         )),
+        Expr::Const(holds) => Ok(Node::Const(*holds)),
     }
+}
+
+/// Whether a value, standing in a comparison's field (a rule's request value), satisfies
+/// the comparison, with the semantics SQL gives a field holding that value.
+///
+/// # Errors
+/// The comparison's type error, if it has one.
+pub(crate) fn constant(c: &Comparison, value: &Value) -> Result<bool, QueryError> {
+    const KEY: &str = "value";
+    let mut standing = c.clone();
+    standing.field.name = KEY.to_owned();
+    standing.field.source = Source::Data;
+    standing.field.path = Path::Own;
+    // Checked under the real name first, so an error names what the rule says.
+    check(c)?;
+    let node = prepare_comparison(&standing)?;
+    let mut data = Map::new();
+    data.insert(KEY.to_owned(), value.clone());
+    Ok(node.matches(&RecordView {
+        id: "",
+        owner_id: None,
+        created_at: "",
+        updated_at: "",
+        data: &data,
+    }))
 }
 
 fn prepare_comparison(c: &Comparison) -> Result<Node, QueryError> {
     let test = check(c)?;
+    if c.field.path != Path::Own {
+        // Only rules read other records, and those are decided with SQL.
+        return Err(QueryError::at(
+            c.op_pos,
+            format!(
+                "field `{}` of another record needs the database",
+                c.field.name
+            ),
+        ));
+    }
     let place = match c.field.source {
         Source::Column(column) => Place::Column(column),
         Source::Data => Place::Data(c.field.name.clone()),
@@ -211,6 +261,7 @@ impl Node {
             Self::List { key, test } => test.matches(&elements(record.data.get(key))),
             Self::All(terms) => terms.iter().all(|term| term.matches(record)),
             Self::Any(terms) => terms.iter().any(|term| term.matches(record)),
+            Self::Const(holds) => *holds,
         }
     }
 }

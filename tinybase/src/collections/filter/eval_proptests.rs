@@ -615,3 +615,146 @@ fn the_evaluator_agrees_with_sqlite() {
         "too many rejected filters: {t:?}"
     );
 }
+
+/// A comparison that names the request, on either side, for rules.
+fn request_comparison() -> impl Strategy<Value = String> {
+    select(vec![
+        "owner_id = @request.auth.id",
+        "owner_id != @request.auth.id",
+        "@request.auth.id = owner_id",
+        "@request.auth.id != ''",
+        "@request.auth.id = ''",
+        "@request.auth.is_admin = true",
+        "@request.auth.is_admin != true",
+        "@request.auth.email_verified = true",
+        "b = @request.auth.email_verified",
+        "s = @request.auth.email",
+        "e ~ @request.auth.email",
+        "@request.auth.email ~ 'a'",
+        "@request.auth.email = null",
+        "id > @request.auth.id",
+        "@request.auth.id < id",
+        "i > @request.body.i",
+        "@request.body.i >= 3",
+        "@request.body.i = null",
+        "@request.body.s = 'a'",
+        "@request.body.s ~ 'b'",
+        "s = @request.body.s",
+        "s !~ @request.body.s",
+        "ls = @request.body.s",
+        "j = @request.body.j",
+        "dt < @request.body.dt",
+        "@request.body.b = true",
+        "f <= @request.body.f",
+        "@request.body.r = @request.auth.id",
+        "@request.body.ls = 'a'",
+        "li = @request.body.i",
+    ])
+    .prop_map(str::to_owned)
+}
+
+/// A rule: filter comparisons and request comparisons joined by `&&` and `||`.
+fn rule_text() -> impl Strategy<Value = String> {
+    prop_oneof![2 => request_comparison(), 1 => comparison()].prop_recursive(3, 8, 2, |inner| {
+        (inner.clone(), inner, any::<bool>(), any::<bool>()).prop_map(|(a, b, and, wrap)| {
+            let joiner = if and { "&&" } else { "||" };
+            if wrap {
+                format!("({a}) {joiner} {b}")
+            } else {
+                format!("{a} {joiner} {b}")
+            }
+        })
+    })
+}
+
+/// Rules over the request agree in memory and in SQL, for any caller and body: the
+/// request's values reach SQL as parameters or decided constants, never as SQL text.
+#[test]
+fn rules_agree_in_memory_and_in_sqlite() {
+    use super::rule::{RequestValues, RuleEnv, compile_rule};
+
+    let schema = test_schema();
+    let oracle = Oracle::new();
+    let tally = Cell::new(Tally::default());
+    let mut runner = TestRunner::new(Config {
+        cases: 1000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        rule_text(),
+        prop::collection::vec(record(), 1..4),
+        select(vec!["", "u1", "U1", "abc"]),
+        text(),
+        any::<bool>(),
+        any::<bool>(),
+        data(),
+    );
+    let result = runner.run(
+        &strategy,
+        |(text, records, id, email, is_admin, verified, body)| {
+            let mut t = tally.get();
+            t.cases += 1;
+            let lookup = |_: &str| None;
+            let env = RuleEnv {
+                collections: &lookup,
+                request: Some(RequestValues {
+                    auth_id: id,
+                    auth_email: &email,
+                    auth_email_verified: verified,
+                    is_admin,
+                    body: Some(&body),
+                }),
+                body_allowed: true,
+            };
+            let rule = match compile_rule(&text, &schema, &env) {
+                Ok(rule) => rule,
+                Err(_) => {
+                    // Must also be refused on save: a request never makes a good rule bad.
+                    let on_save = RuleEnv {
+                        collections: &lookup,
+                        request: None,
+                        body_allowed: true,
+                    };
+                    prop_assert!(compile_rule(&text, &schema, &on_save).is_err(), "{}", text);
+                    t.rejected += 1;
+                    tally.set(t);
+                    return Ok(());
+                }
+            };
+            prop_assert!(!rule.condition.sql.contains('@'), "{}", rule.condition.sql);
+            let filter =
+                RecordFilter::from_rule(&rule).map_err(|e| TestCaseError::fail(e.message))?;
+            for record in &records {
+                let view = record.view();
+                let sql = oracle.selects(&rule.condition, &view);
+                prop_assert_eq!(
+                    filter.matches(&view),
+                    sql,
+                    "rule {}\nSQL {}\nparams {:?}\nrecord {:?}\nbody {:?}",
+                    text,
+                    rule.condition.sql,
+                    rule.condition.params,
+                    record,
+                    body
+                );
+                if sql {
+                    t.matched += 1;
+                } else {
+                    t.unmatched += 1;
+                }
+            }
+            tally.set(t);
+            Ok(())
+        },
+    );
+    if let Err(err) = result {
+        panic!("{err}");
+    }
+    let t = tally.get();
+    println!("{t:?}");
+    let pairs = t.matched + t.unmatched;
+    assert!(t.rejected * 2 <= t.cases, "too many rejected rules: {t:?}");
+    assert!(t.matched * 10 >= pairs, "too few matches: {t:?}");
+    assert!(t.unmatched * 10 >= pairs, "too few non-matches: {t:?}");
+}

@@ -56,7 +56,52 @@ pub(crate) struct Field {
     pub(crate) type_name: &'static str,
     /// Where the value lives.
     pub(crate) source: Source,
+    /// Which record it is read from.
+    pub(crate) path: Path,
 }
+
+/// Which record a field is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Path {
+    /// The record being filtered.
+    Own,
+    /// A record reached through relation fields, one hop per field (`author.team.name`).
+    Related(Vec<Hop>),
+    /// Any record of another collection (`@collection.<name>.<field>`): a comparison on
+    /// it holds when some record of that collection matches.
+    AnyOf(CollectionId),
+}
+
+/// One step of a relation path: the relation field followed, and the collection it
+/// points into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hop {
+    /// The relation field, in the collection the hop starts from.
+    pub(crate) field: String,
+    /// The collection the field's values are ids in.
+    pub(crate) target: CollectionId,
+}
+
+/// A collection id that has been checked to be a UUID, so it is safe inside SQL text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CollectionId(String);
+
+impl CollectionId {
+    /// `None` unless `id` is a UUID; stored as the canonical hyphenated form.
+    pub(crate) fn parse(id: &str) -> Option<Self> {
+        uuid::Uuid::parse_str(id)
+            .ok()
+            .map(|uuid| Self(uuid.hyphenated().to_string()))
+    }
+
+    /// `<alias>.collection_id = '<id>'`.
+    fn condition(&self, alias: &str) -> String {
+        format!("{alias}.collection_id = '{}'", self.0)
+    }
+}
+
+/// The alias of the other collection's record in an `@collection` comparison.
+pub(crate) const ANY_ALIAS: &str = "t";
 
 /// Where a field's value lives in a row of `records`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,22 +139,85 @@ impl Column {
 
 impl Field {
     /// The SQL expression yielding the field's value (NULL when absent).
+    ///
+    /// For a related record it is a scalar subquery reading the outer row through the
+    /// table name `records` (inner tables are aliased, so the name reaches the row being
+    /// filtered); for `@collection` it reads the alias [`ANY_ALIAS`], which the comparison
+    /// wraps in `EXISTS (SELECT 1 FROM records AS t …)`.
     pub(crate) fn expr(&self) -> String {
-        match self.source {
-            Source::Column(column) => column.name().to_owned(),
+        match &self.path {
             // Written exactly like the expression indexes on `indexed` fields, so SQLite
             // can use them.
-            Source::Data => format!("json_extract(data, '$.{}')", self.name),
+            Path::Own => self.value_in(None),
+            Path::AnyOf(_) => self.value_in(Some(ANY_ALIAS)),
+            Path::Related(hops) => related(hops, &self.value_in(Some(&alias(hops.len())))),
         }
     }
 
     /// The `json_each(...)` table source iterating a list field's elements.
     pub(crate) fn json_each(&self) -> String {
+        let container = match (&self.path, self.source) {
+            (_, Source::Column(_)) => return format!("json_each({})", self.expr()),
+            (Path::Own, Source::Data) => "data".to_owned(),
+            (Path::AnyOf(_), Source::Data) => format!("{ANY_ALIAS}.data"),
+            (Path::Related(hops), Source::Data) => {
+                related(hops, &format!("{}.data", alias(hops.len())))
+            }
+        };
+        format!("json_each({container}, '$.{}')", self.name)
+    }
+
+    /// The value in the row called `table` (the unqualified row when `None`).
+    fn value_in(&self, table: Option<&str>) -> String {
+        let prefix = table.map(|t| format!("{t}.")).unwrap_or_default();
         match self.source {
-            Source::Column(column) => format!("json_each({})", column.name()),
-            Source::Data => format!("json_each(data, '$.{}')", self.name),
+            Source::Column(column) => format!("{prefix}{}", column.name()),
+            Source::Data => format!("json_extract({prefix}data, '$.{}')", self.name),
         }
     }
+
+    /// The `EXISTS (SELECT 1 FROM records AS t WHERE …` opening that an `@collection`
+    /// comparison is wrapped in (closed by the caller with `))`), or `None`.
+    pub(crate) fn any_of_opening(&self) -> Option<String> {
+        match &self.path {
+            Path::AnyOf(id) => Some(format!(
+                "EXISTS (SELECT 1 FROM records AS {ANY_ALIAS} WHERE {} AND (",
+                id.condition(ANY_ALIAS)
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The alias of the record reached after `n` hops.
+fn alias(n: usize) -> String {
+    format!("r{n}")
+}
+
+/// `value` (an expression over the row aliased `r<hops.len()>`) read from the record the
+/// relation path `hops` leads to: nested scalar subqueries, one per hop.
+fn related(hops: &[Hop], value: &str) -> String {
+    // The id the first hop follows is in the outer row, named by table.
+    let mut id = match hops.first() {
+        Some(hop) => format!("json_extract(records.data, '$.{}')", hop.field),
+        None => return value.to_owned(),
+    };
+    for (i, pair) in hops.windows(2).enumerate() {
+        let (from, to) = (&pair[0], &pair[1]);
+        let here = alias(i + 1);
+        id = format!(
+            "(SELECT json_extract({here}.data, '$.{}') FROM records AS {here} \
+             WHERE {here}.id = {id} AND {})",
+            to.field,
+            from.target.condition(&here)
+        );
+    }
+    let last = alias(hops.len());
+    let target = hops
+        .last()
+        .map(|hop| hop.target.condition(&last))
+        .unwrap_or_default();
+    format!("(SELECT {value} FROM records AS {last} WHERE {last}.id = {id} AND {target})")
 }
 
 /// The system fields, in the order they are listed to users.
@@ -129,6 +237,7 @@ pub(crate) fn resolve(name: &str, schema: &CollectionSchema) -> Option<Field> {
             kind,
             type_name,
             source: Source::Column(column),
+            path: Path::Own,
         });
     }
     let spec = schema.field(name)?;
@@ -142,6 +251,7 @@ pub(crate) fn resolve(name: &str, schema: &CollectionSchema) -> Option<Field> {
         kind: kind_of(spec.field_type),
         type_name: spec.field_type.as_str(),
         source: Source::Data,
+        path: Path::Own,
     })
 }
 
@@ -180,21 +290,22 @@ pub(crate) fn known_names(schema: &CollectionSchema, sortable_only: bool) -> Str
 }
 
 /// How values of a schema field type compare.
-fn kind_of(field_type: FieldType) -> Kind {
+pub(crate) fn kind_of(field_type: FieldType) -> Kind {
     match field_type {
         FieldType::String
         | FieldType::Text
         | FieldType::Email
         | FieldType::Url
         | FieldType::Select
-        | FieldType::Relation => Kind::Text,
+        | FieldType::Relation
+        | FieldType::File => Kind::Text,
         FieldType::Int => Kind::Int,
         FieldType::Float => Kind::Float,
         FieldType::Boolean => Kind::Boolean,
         FieldType::Datetime => Kind::Datetime,
         FieldType::Date => Kind::Date,
         FieldType::Json => Kind::Json,
-        FieldType::ListString => Kind::List(ListOf::Text),
+        FieldType::ListString | FieldType::ListFile => Kind::List(ListOf::Text),
         FieldType::ListInt => Kind::List(ListOf::Int),
         FieldType::ListFloat => Kind::List(ListOf::Float),
     }
@@ -202,7 +313,7 @@ fn kind_of(field_type: FieldType) -> Kind {
 
 /// `^[a-z][a-z0-9_]{0,62}$`: the schema's rule for field names, which makes a name safe
 /// inside a SQL string literal and a JSON path.
-fn is_safe_name(name: &str) -> bool {
+pub(crate) fn is_safe_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
         && name.len() <= 63

@@ -53,7 +53,8 @@ impl fmt::Display for Op {
 /// What a token is.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
-    /// A bare word: a field name, or `true`/`false`/`null` on the right of an operator.
+    /// A bare word: a field name, `true`/`false`/`null` on the right of an operator, or
+    /// (in rules) a path such as `author.email` or `@request.auth.id`.
     Ident(String),
     /// A quoted string, escapes resolved.
     Str(String),
@@ -146,7 +147,7 @@ impl Lexer {
             ('\'' | '"', _) => return self.string(c),
             ('-', Some(d)) if d.is_ascii_digit() => return self.number(),
             (d, _) if d.is_ascii_digit() => return self.number(),
-            (w, _) if w.is_ascii_alphabetic() || w == '_' => return Ok(self.word()),
+            (w, _) if w.is_ascii_alphabetic() || w == '_' || w == '@' => return Ok(self.word()),
             ('&', _) => return Err(QueryError::at(start, "single `&`").hint("use `&&` for and")),
             ('|', _) => return Err(QueryError::at(start, "single `|`").hint("use `||` for or")),
             ('!', _) => {
@@ -293,11 +294,15 @@ impl Lexer {
     }
 
     /// `[A-Za-z_][A-Za-z0-9_]*`.
+    /// A bare word. Dots join the parts of a path (`author.email`) and a leading `@`
+    /// starts a name of a rule's world (`@request.auth.id`); which of those a filter may
+    /// use is the parser's decision.
     fn word(&mut self) -> Token {
         let start = self.at;
+        self.at += 1;
         while self
             .peek(0)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
         {
             self.at += 1;
         }

@@ -40,6 +40,7 @@ mod lexer;
 mod literal;
 mod param;
 mod parser;
+mod rule;
 mod sort;
 mod sqlite_real;
 
@@ -47,7 +48,10 @@ pub use error::QueryError;
 pub use eval::{RecordFilter, RecordView};
 pub use fields::field_expression;
 pub use param::SqlParam;
-pub use sort::compile_sort;
+pub use rule::{
+    CollectionLookup, CompiledRule, MAX_RELATION_HOPS, RequestValues, RuleEnv, compile_rule,
+};
+pub use sort::{SortKey, compile_sort, order_by, sort_keys};
 
 use crate::collections::schema::CollectionSchema;
 

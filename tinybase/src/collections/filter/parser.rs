@@ -17,6 +17,7 @@
 use super::error::{QueryError, quote};
 use super::fields::{self, Field};
 use super::lexer::{Lexer, OPERATORS, Op, Tok, Token};
+use super::rule::{Env, Operand};
 use super::{MAX_COMPARISONS, MAX_CONTAINS, MAX_NESTING, MAX_QUERY_CHARS};
 use crate::collections::schema::CollectionSchema;
 
@@ -29,6 +30,9 @@ pub(crate) enum Expr {
     And(Vec<Expr>),
     /// Any of these (two or more, none of them an `Or`).
     Or(Vec<Expr>),
+    /// A comparison decided while parsing a rule: one about the request alone
+    /// (`@request.auth.is_admin = true`), or one whose request value cannot match.
+    Const(bool),
 }
 
 /// `field op value`, with the positions errors point at.
@@ -65,6 +69,11 @@ pub(crate) enum Literal {
 
 /// Parses `text` into an expression over fields of `schema`.
 pub(crate) fn parse(text: &str, schema: &CollectionSchema) -> Result<Expr, QueryError> {
+    parse_in(text, &Env { schema, rule: None })
+}
+
+/// Parses `text` in `env`: a plain filter, or a rule with the names rules may use.
+pub(crate) fn parse_in(text: &str, env: &Env<'_>) -> Result<Expr, QueryError> {
     if text.chars().nth(MAX_QUERY_CHARS).is_some() {
         return Err(QueryError::at(
             MAX_QUERY_CHARS,
@@ -82,7 +91,7 @@ pub(crate) fn parse(text: &str, schema: &CollectionSchema) -> Result<Expr, Query
         lexer,
         current,
         previous: String::new(),
-        schema,
+        env,
         depth: 0,
         comparisons: 0,
         contains: 0,
@@ -101,7 +110,7 @@ struct Parser<'a> {
     current: Token,
     /// The text of the token before it, for "after …" messages.
     previous: String,
-    schema: &'a CollectionSchema,
+    env: &'a Env<'a>,
     /// Parentheses open around the current position.
     depth: usize,
     /// Comparisons read so far.
@@ -170,9 +179,7 @@ impl Parser<'_> {
 
     fn comparison(&mut self) -> Result<Expr, QueryError> {
         let name_token = self.bump()?;
-        let Some(field) = fields::resolve(&name_token.text, self.schema) else {
-            return Err(unknown_field(&name_token, self.schema));
-        };
+        let left = self.env.operand(&name_token)?;
         self.comparisons += 1;
         if self.comparisons > MAX_COMPARISONS {
             return Err(QueryError::at(
@@ -199,24 +206,62 @@ impl Parser<'_> {
         }
         self.bump()?;
 
-        let value = match &self.current.tok {
-            Tok::Str(text) => Literal::Text(text.clone()),
-            Tok::Int(value) => Literal::Int(*value),
-            Tok::Float(value) => Literal::Float(*value),
+        let right = match &self.current.tok {
+            Tok::Str(text) => Operand::Literal(Literal::Text(text.clone())),
+            Tok::Int(value) => Operand::Literal(Literal::Int(*value)),
+            Tok::Float(value) => Operand::Literal(Literal::Float(*value)),
             Tok::Ident(word) => match word.as_str() {
-                "true" => Literal::Bool(true),
-                "false" => Literal::Bool(false),
-                "null" => Literal::Null,
-                other if fields::resolve(other, self.schema).is_some() => {
-                    return Err(QueryError::at(
-                        self.current.pos,
-                        format!(
-                            "cannot compare field `{}` with field {}",
-                            field.name,
-                            quote(other)
-                        ),
-                    )
-                    .hint("the right side must be a value such as 'text', 3, true or null"));
+                "true" => Operand::Literal(Literal::Bool(true)),
+                "false" => Operand::Literal(Literal::Bool(false)),
+                "null" => Operand::Literal(Literal::Null),
+                other if other.starts_with("@request.") && self.env.rule.is_some() => {
+                    self.env.operand(&self.current)?
+                }
+                other
+                    if other.contains('.')
+                        || other.starts_with('@')
+                        || fields::resolve(other, self.env.schema).is_some() =>
+                {
+                    match (&left, self.env.operand(&self.current)?) {
+                        // `@request.auth.id = owner_id` reads as `owner_id = @request.auth.id`.
+                        (Operand::Request(_), Operand::Field(field)) => {
+                            let value_token = self.bump()?;
+                            let Operand::Request(request) = left else {
+                                return Err(QueryError::at(name_token.pos, "unexpected operand"));
+                            };
+                            let op = mirror(op).ok_or_else(|| {
+                                QueryError::at(
+                                    op_pos,
+                                    format!("put the field on the left of `{op}`"),
+                                )
+                                .hint(format!("write {} {op} {}", value_token.text, request.name))
+                            })?;
+                            return self.env.decide(
+                                Comparison {
+                                    field,
+                                    op,
+                                    op_pos,
+                                    value: request.as_literal(),
+                                    value_pos: name_token.pos,
+                                    value_text: name_token.text,
+                                },
+                                true,
+                            );
+                        }
+                        _ => {
+                            return Err(QueryError::at(
+                                self.current.pos,
+                                format!(
+                                    "cannot compare {} with field {}",
+                                    describe(&left),
+                                    quote(other)
+                                ),
+                            )
+                            .hint(
+                                "the right side must be a value such as 'text', 3, true or null",
+                            ));
+                        }
+                    }
                 }
                 _ => {
                     return Err(self
@@ -231,14 +276,42 @@ impl Parser<'_> {
             }
         };
         let value_token = self.bump()?;
-        Ok(Expr::Compare(Comparison {
-            field,
-            op,
-            op_pos,
-            value,
-            value_pos: value_token.pos,
-            value_text: value_token.text,
-        }))
+        let (value, substituted) = match right {
+            Operand::Literal(literal) => (literal, false),
+            Operand::Request(request) => (request.as_literal(), true),
+            // Fields on the right were handled above.
+            Operand::Field(field) => {
+                return Err(QueryError::at(
+                    value_token.pos,
+                    format!("cannot compare with field `{}`", field.name),
+                ));
+            }
+        };
+        match left {
+            Operand::Field(field) => self.env.decide(
+                Comparison {
+                    field,
+                    op,
+                    op_pos,
+                    value,
+                    value_pos: value_token.pos,
+                    value_text: value_token.text,
+                },
+                substituted,
+            ),
+            Operand::Request(request) => {
+                let comparison = Comparison {
+                    field: request.pseudo_field(),
+                    op,
+                    op_pos,
+                    value,
+                    value_pos: value_token.pos,
+                    value_text: value_token.text,
+                };
+                self.env.constant(&comparison, &request)
+            }
+            Operand::Literal(_) => Err(QueryError::at(name_token.pos, "unexpected value")),
+        }
     }
 
     /// "expected `what` at position N, found …" for the current token.
@@ -269,6 +342,27 @@ impl Parser<'_> {
             _ => format!(", found {}", self.current.describe()),
         };
         QueryError::at(self.current.pos, format!("expected {what}{after}{found}"))
+    }
+}
+
+/// The operator that reads the same with its sides swapped; `None` for `~` and `!~`.
+fn mirror(op: Op) -> Option<Op> {
+    Some(match op {
+        Op::Eq | Op::Ne => op,
+        Op::Gt => Op::Lt,
+        Op::Ge => Op::Le,
+        Op::Lt => Op::Gt,
+        Op::Le => Op::Ge,
+        Op::Like | Op::NotLike => return None,
+    })
+}
+
+/// How the left side is named in "cannot compare … with field …".
+fn describe(left: &Operand) -> String {
+    match left {
+        Operand::Field(field) => format!("field `{}`", field.name),
+        Operand::Request(request) => format!("`{}`", request.name),
+        Operand::Literal(_) => "a value".to_owned(),
     }
 }
 
@@ -310,7 +404,7 @@ fn keyword_hint(word: &str) -> Option<&'static str> {
     }
 }
 
-fn unknown_field(token: &Token, schema: &CollectionSchema) -> QueryError {
+pub(crate) fn unknown_field(token: &Token, schema: &CollectionSchema) -> QueryError {
     let name = &token.text;
     if name == "collection" {
         return QueryError::at(token.pos, "field `collection` cannot be filtered on")

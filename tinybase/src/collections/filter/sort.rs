@@ -31,6 +31,41 @@ use crate::collections::schema::CollectionSchema;
 /// A [`QueryError`] for empty text or an empty item, an unknown, unsortable or repeated
 /// field, or text longer than [`MAX_QUERY_CHARS`].
 pub fn compile_sort(text: &str, schema: &CollectionSchema) -> Result<String, QueryError> {
+    Ok(order_by(&sort_keys(text, schema, None)?))
+}
+
+/// One key of an `ORDER BY` list: an SQL expression and its direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    /// The SQL expression sorted by (a column, `json_extract(…)` or the search rank).
+    pub expr: String,
+    /// `true` for `DESC`.
+    pub descending: bool,
+}
+
+/// The text of an `ORDER BY` list (without the words `ORDER BY`) for `keys`.
+pub fn order_by(keys: &[SortKey]) -> String {
+    keys.iter()
+        .map(|key| {
+            let direction = if key.descending { "DESC" } else { "ASC" };
+            format!("{} {direction}", key.expr)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The keys of a `sort` parameter, as [`compile_sort`] explains, ending with `id`.
+/// `rank` is the SQL expression `@rank` stands for: the relevance of a full-text search
+/// (smaller is better, so `@rank` puts the best matches first). Without a search there
+/// is no rank, and `@rank` is an error.
+///
+/// # Errors
+/// As for [`compile_sort`], and `@rank` without `rank`.
+pub fn sort_keys(
+    text: &str,
+    schema: &CollectionSchema,
+    rank: Option<&str>,
+) -> Result<Vec<SortKey>, QueryError> {
     if text.chars().nth(MAX_QUERY_CHARS).is_some() {
         return Err(QueryError::at(
             MAX_QUERY_CHARS,
@@ -61,6 +96,20 @@ pub fn compile_sort(text: &str, schema: &CollectionSchema) -> Result<String, Que
         let name = rest.trim_start();
         let name_at = at + sign + leading_whitespace(rest);
 
+        if name == "@rank" {
+            let Some(rank) = rank else {
+                return Err(
+                    QueryError::at(name_at, "cannot sort by @rank without a search")
+                        .hint("add search=words, or sort by a field"),
+                );
+            };
+            if names.iter().any(|n| n == "@rank") {
+                return Err(QueryError::at(name_at, "@rank appears twice in the sort"));
+            }
+            keys.push((rank.to_owned(), direction));
+            names.push("@rank".to_owned());
+            continue;
+        }
         let Some(field) = fields::resolve(name, schema) else {
             return Err(unknown_sort_field(name, name_at, schema));
         };
@@ -86,10 +135,12 @@ pub fn compile_sort(text: &str, schema: &CollectionSchema) -> Result<String, Que
         keys.push(("id".to_owned(), last_direction));
     }
     Ok(keys
-        .iter()
-        .map(|(expr, direction)| format!("{expr} {direction}"))
-        .collect::<Vec<_>>()
-        .join(", "))
+        .into_iter()
+        .map(|(expr, direction)| SortKey {
+            expr,
+            descending: direction == "DESC",
+        })
+        .collect())
 }
 
 fn leading_whitespace(text: &str) -> usize {

@@ -1,10 +1,25 @@
 //! The collections service: the one implementation of collection and record operations,
 //! with validation and access rules, used by the HTTP API and by functions alike.
 
+mod access;
+mod batch;
 mod collections;
+mod cursor;
+mod define;
+mod expand;
+mod fields;
+mod files;
 mod page_json;
 mod records;
+mod relations;
 
+pub(crate) use access::record_matches;
+pub use batch::{
+    BatchOperation, BatchOutcome, MAX_BATCH_OPERATIONS, batch_error_at, check_batch_size,
+};
+pub use collections::DEFINED_IN_CODE;
+pub use define::Defined;
+pub use files::{UploadedFile, check_file_type, empty_file, file_too_large, holds_file};
 pub use records::ListStatements;
 
 use std::collections::HashSet;
@@ -20,6 +35,8 @@ use super::validate::CompiledSchema;
 use crate::Result;
 use crate::changes::{self, ChangeFeed};
 use crate::db::{Database, parse_timestamp};
+use crate::hooks::Hooks;
+use crate::storage::FileStore;
 
 /// Called with every collection after any collection changes (e.g. to rebuild API docs).
 type ChangeListener = Box<dyn Fn(&[Arc<LoadedCollection>]) + Send + Sync>;
@@ -32,14 +49,19 @@ pub struct Service {
     listeners: Arc<Mutex<Vec<ChangeListener>>>,
     /// Announces each record write once it has committed to the change log.
     changes: ChangeFeed,
+    /// Where the records' files are kept.
+    store: FileStore,
+    /// The `before_*` hooks run inside record writes.
+    hooks: Arc<Hooks>,
 }
 
 impl Service {
-    /// Loads every collection from the database and compiles its schema.
+    /// Loads every collection from the database and compiles its schema; records' files
+    /// are kept in `store`.
     ///
     /// # Errors
     /// Internal errors when the database cannot be read.
-    pub async fn load(db: Database) -> Result<Self> {
+    pub async fn load(db: Database, store: FileStore) -> Result<Self> {
         let registry = Arc::new(Registry::default());
         let rows = db.read(all_collections).await?;
         let names: HashSet<String> = rows.iter().map(|c| c.name.clone()).collect();
@@ -64,7 +86,71 @@ impl Service {
             registry,
             listeners: Arc::new(Mutex::new(Vec::new())),
             changes: ChangeFeed::new(latest),
+            store,
+            hooks: Arc::new(Hooks::default()),
         })
+    }
+
+    /// Reads every collection again and replaces the loaded ones (a read replica's
+    /// collections change when the primary's do, without this process writing).
+    /// Listeners are told when anything changed. Returns whether anything did.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn reload(&self) -> Result<bool> {
+        let rows = self.db.read(all_collections).await?;
+        let names: HashSet<String> = rows.iter().map(|c| c.name.clone()).collect();
+        let before = self.registry.all();
+        let mut changed = before.len() != rows.len();
+        for collection in rows {
+            let same = self
+                .registry
+                .get(&collection.name)
+                .is_some_and(|loaded| loaded.collection == collection);
+            if same {
+                continue;
+            }
+            changed = true;
+            match CompiledSchema::compile(&collection.schema, &|name| names.contains(name)) {
+                Ok(compiled) => self.registry.put(LoadedCollection {
+                    collection,
+                    compiled,
+                }),
+                Err(err) => tracing::error!(
+                    collection = %collection.name,
+                    error = %err,
+                    "stored schema is invalid; the collection is unavailable until it is fixed"
+                ),
+            }
+        }
+        for gone in before
+            .iter()
+            .filter(|c| !names.contains(&c.collection.name))
+        {
+            self.registry.remove(&gone.collection.name);
+        }
+        if changed {
+            self.notify();
+        }
+        Ok(changed)
+    }
+
+    /// The same service, running `hooks` on every record write from now on. Call it
+    /// before handing out clones: clones made earlier keep the hooks they had.
+    #[must_use]
+    pub fn with_hooks(mut self, hooks: Arc<Hooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// The hooks run on record writes.
+    pub fn hooks(&self) -> &Arc<Hooks> {
+        &self.hooks
+    }
+
+    /// Where the records' files are kept.
+    pub fn file_store(&self) -> &FileStore {
+        &self.store
     }
 
     /// The feed that announces committed record writes (see [`crate::changes`]).
@@ -117,6 +203,7 @@ fn collection_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Collection> 
         options: serde_json::from_str::<CollectionOptions>(&options).map_err(json_error)?,
         created_at: parse_timestamp(&row.get::<_, String>(5)?)?,
         updated_at: parse_timestamp(&row.get::<_, String>(6)?)?,
+        code_defined: false,
     })
 }
 

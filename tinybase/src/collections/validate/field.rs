@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::formats;
 use crate::collections::schema::{FieldSpec, FieldType};
+use crate::storage::names::is_stored_name;
 use crate::text::check_email;
 
 /// Shown for an `int` (or `list[int]` element) that is a whole number outside `i64`.
@@ -91,6 +92,22 @@ pub(super) fn check_value(
             let text = value.as_str().ok_or(formats::RECORD_ID_MESSAGE)?;
             Ok(Value::String(formats::normalize_record_id(text)?))
         }
+        FieldType::File => {
+            check_file_name(value)?;
+            Ok(value.clone())
+        }
+        FieldType::ListFile => {
+            check_list(spec, value, "must be a list of file names", check_file_name)
+        }
+    }
+}
+
+/// The name of a stored file (see `storage::names`). Whether the record holds that file is
+/// for the record service to check.
+fn check_file_name(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(name) if is_stored_name(name) => Ok(()),
+        _ => Err("must be the name of a file of this record".to_owned()),
     }
 }
 
@@ -208,6 +225,10 @@ mod tests {
             indexed: false,
             values: None,
             collection: None,
+            max_size: None,
+            mime_types: None,
+            on_delete: None,
+            searchable: false,
         }
     }
 

@@ -32,7 +32,7 @@ mod test_support;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::schema::{CollectionSchema, FieldSpec};
+use super::schema::{CollectionSchema, FieldSpec, OnDelete};
 use crate::Result;
 
 /// The most fields a collection may have.
@@ -117,6 +117,17 @@ impl CompiledSchema {
             .fields
             .iter()
             .filter_map(|f| Some((f.name.as_str(), f.collection.as_deref()?)))
+    }
+
+    /// Relation fields with what deleting their target does: (field, target, on_delete).
+    pub fn relations_on_delete(&self) -> impl Iterator<Item = (&str, &str, OnDelete)> {
+        self.schema.fields.iter().filter_map(|f| {
+            Some((
+                f.name.as_str(),
+                f.collection.as_deref()?,
+                f.on_delete.unwrap_or_default(),
+            ))
+        })
     }
 
     /// Names of `unique` fields.

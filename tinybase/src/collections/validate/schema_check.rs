@@ -33,7 +33,12 @@ const SIZED: &[FieldType] = &[
     FieldType::ListString,
     FieldType::ListInt,
     FieldType::ListFloat,
+    FieldType::ListFile,
 ];
+/// Types that take `max_size` and `mime_types`.
+const FILES: &[FieldType] = &[FieldType::File, FieldType::ListFile];
+/// The largest `max_size` accepted: 1 TiB, far above any real upload, but a bound.
+const MAX_FILE_SIZE_LIMIT: u64 = 1 << 40;
 /// Types that take `pattern`.
 const PATTERNED: &[FieldType] = &[
     FieldType::String,
@@ -166,6 +171,18 @@ fn check_constraints(
             &[FieldType::Relation],
         ),
         ("unique", spec.unique, UNIQUABLE),
+        (
+            "searchable",
+            spec.searchable,
+            &[FieldType::String, FieldType::Text],
+        ),
+        ("max_size", spec.max_size.is_some(), FILES),
+        ("mime_types", spec.mime_types.is_some(), FILES),
+        (
+            "on_delete",
+            spec.on_delete.is_some(),
+            &[FieldType::Relation],
+        ),
     ];
     for (attribute, set, types) in misplaced {
         if set && !types.contains(&t) {
@@ -205,6 +222,9 @@ fn check_constraints(
     if t == FieldType::Select {
         check_select_values(spec.values.as_deref(), field);
     }
+    if t.is_file() {
+        check_file_constraints(spec, field);
+    }
     if t == FieldType::Relation {
         match spec.collection.as_deref() {
             None => field.add("collection", "is required for relation fields"),
@@ -213,6 +233,58 @@ fn check_constraints(
             }
             Some(_) => {}
         }
+        if spec.required && spec.on_delete == Some(crate::collections::schema::OnDelete::SetNull) {
+            field.add(
+                "on_delete",
+                "cannot be set_null on a required field: the record would become invalid",
+            );
+        }
+    }
+}
+
+/// `max_size` within bounds, `mime_types` of the form `type/subtype` or `type/*`, and no
+/// default: a file field's value comes from an upload.
+fn check_file_constraints(spec: &FieldSpec, field: &mut FieldProblems<'_>) {
+    if let Some(size) = spec.max_size
+        && !(1..=MAX_FILE_SIZE_LIMIT).contains(&size)
+    {
+        field.add(
+            "max_size",
+            format!("must be from 1 to {MAX_FILE_SIZE_LIMIT} bytes"),
+        );
+    }
+    match spec.mime_types.as_deref() {
+        Some([]) => field.add("mime_types", "must list at least one type"),
+        Some(types) => {
+            if let Some(bad) = types.iter().find(|t| !is_mime_pattern(t)) {
+                field.add(
+                    "mime_types",
+                    format!("\"{bad}\" is not a content type like image/png or image/*"),
+                );
+            }
+        }
+        None => {}
+    }
+    if spec.default.is_some() {
+        field.add(
+            "default",
+            "file fields take no default: their values come from uploads",
+        );
+    }
+}
+
+/// `type/subtype` or `type/*`, each part a token of letters, digits and `.+-_`.
+fn is_mime_pattern(text: &str) -> bool {
+    let token = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-' | b'_'))
+    };
+    match text.split_once('/') {
+        Some((top, "*")) => token(top),
+        Some((top, sub)) => token(top) && token(sub),
+        None => false,
     }
 }
 
@@ -416,11 +488,11 @@ mod tests {
             json!({
                 "schema.fields[0].min": "applies only to int, float, list[int] and list[float] fields",
                 "schema.fields[0].max": "applies only to int, float, list[int] and list[float] fields",
-                "schema.fields[1].min_length": "applies only to string, text, email, url, list[string], list[int] and list[float] fields",
-                "schema.fields[1].max_length": "applies only to string, text, email, url, list[string], list[int] and list[float] fields",
+                "schema.fields[1].min_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
+                "schema.fields[1].max_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
                 "schema.fields[1].pattern": "applies only to string, text, email, url and list[string] fields",
                 "schema.fields[2].pattern": "applies only to string, text, email, url and list[string] fields",
-                "schema.fields[2].min_length": "applies only to string, text, email, url, list[string], list[int] and list[float] fields",
+                "schema.fields[2].min_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
                 "schema.fields[3].values": "applies only to select fields",
                 "schema.fields[3].collection": "applies only to relation fields",
                 "schema.fields[4].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
@@ -428,6 +500,32 @@ mod tests {
                 "schema.fields[5].min": "applies only to int, float, list[int] and list[float] fields",
                 "schema.fields[6].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
                 "schema.fields[7].pattern": "applies only to string, text, email, url and list[string] fields",
+            }),
+        );
+    }
+
+    #[test]
+    fn file_fields_take_size_and_types_but_no_default() {
+        compiled(json!([
+            {"name": "avatar", "type": "file", "required": true, "max_size": 1024, "mime_types": ["image/png", "image/*"]},
+            {"name": "docs", "type": "list[file]", "max_length": 3, "min_length": 1},
+        ]));
+        invalid(
+            json!([
+                {"name": "a", "type": "file", "max_size": 0, "mime_types": []},
+                {"name": "b", "type": "list[file]", "mime_types": ["png"], "default": []},
+                {"name": "c", "type": "string", "max_size": 5, "mime_types": ["text/plain"]},
+                {"name": "d", "type": "file", "unique": true, "max_length": 2},
+            ]),
+            json!({
+                "schema.fields[0].max_size": "must be from 1 to 1099511627776 bytes",
+                "schema.fields[0].mime_types": "must list at least one type",
+                "schema.fields[1].mime_types": "\"png\" is not a content type like image/png or image/*",
+                "schema.fields[1].default": "file fields take no default: their values come from uploads",
+                "schema.fields[2].max_size": "applies only to file and list[file] fields",
+                "schema.fields[2].mime_types": "applies only to file and list[file] fields",
+                "schema.fields[3].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
+                "schema.fields[3].max_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
             }),
         );
     }

@@ -24,10 +24,13 @@ pub(super) struct RecordPage {
     page: u32,
     /// The page size used.
     per_page: u32,
-    /// How many records match in all.
-    total_items: u64,
-    /// How many pages there are at this page size.
-    total_pages: u64,
+    /// How many records match in all; null with `skip_total=true`.
+    total_items: Option<u64>,
+    /// How many pages there are at this page size; null with `skip_total=true`.
+    total_pages: Option<u64>,
+    /// Pass as `after` for the records after this page; null on the last page and in
+    /// lists sorted by `@rank`.
+    next_cursor: Option<String>,
     /// Present, and `true`, when the page stopped early because it reached the 16 MiB a
     /// page may hold: ask again with a smaller `per_page` for the rest.
     #[serde(default)]

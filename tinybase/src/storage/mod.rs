@@ -1,0 +1,343 @@
+//! The file store: where uploaded files live, behind one API for every backend.
+//!
+//! Files are objects in an [`ObjectStore`] (the `object_store` crate): a folder on local
+//! disk by default, or any S3-compatible service. Keys are
+//! `{collection id}/{record id}/{stored name}`, so a record's files share a prefix and a
+//! collection's files share a shorter one; thumbnails live under `thumbs/` + the file's key.
+//!
+//! Deleting a stored object follows the database: `deletions` records what to delete in
+//! the same transaction as the write that stops referring to it, so a crash in between
+//! is cleaned up later and no file is orphaned forever.
+
+pub mod copy;
+pub mod deletions;
+pub mod names;
+pub mod sniff;
+pub mod thumbs;
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{
+    GetOptions, GetRange, GetResult, ObjectMeta, ObjectStore, ObjectStoreExt, WriteMultipart,
+};
+
+use crate::config::{StorageBackend, StorageSettings};
+use crate::{Error, Result};
+
+/// Parts in flight at once per upload. With object_store's 5 MiB parts, an upload holds at
+/// most about 15 MiB of its file in memory, whatever the file's size.
+const UPLOAD_CONCURRENCY: usize = 2;
+
+/// The prefix of every thumbnail's key.
+const THUMBS_PREFIX: &str = "thumbs";
+
+/// The folder of the local backend that `settings` describe for the database file
+/// `database`: a relative `storage.path` is taken from the database's folder, and the
+/// default is a `storage` folder beside the database.
+pub fn local_folder(settings: &StorageSettings, database: &FsPath) -> std::path::PathBuf {
+    let beside = database.parent().unwrap_or_else(|| FsPath::new("."));
+    match &settings.path {
+        Some(path) if path.is_absolute() => path.clone(),
+        Some(path) => beside.join(path),
+        None => beside.join("storage"),
+    }
+}
+
+/// Where files are stored. Cheap to clone.
+#[derive(Clone)]
+pub struct FileStore {
+    inner: Arc<dyn ObjectStore>,
+    /// The folder of the local backend: an upload cut short by a crash leaves a staging
+    /// file there (`name#n`) that the object API does not list.
+    local_root: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FileStore({})", self.inner)
+    }
+}
+
+impl FileStore {
+    /// The store `settings` describe; a relative local path is taken from the directory of
+    /// the database file `database` (the default `storage` folder sits beside it).
+    ///
+    /// # Errors
+    /// A folder that cannot be created, or S3 settings that do not make a client.
+    pub fn open(settings: &StorageSettings, database: &FsPath) -> Result<Self> {
+        match settings.backend {
+            StorageBackend::Local => Self::local(&local_folder(settings, database)),
+            StorageBackend::S3 => {
+                let mut builder = AmazonS3Builder::new()
+                    .with_bucket_name(settings.s3_bucket.clone().unwrap_or_default())
+                    .with_region(&settings.s3_region)
+                    .with_virtual_hosted_style_request(!settings.s3_path_style);
+                if let Some(endpoint) = &settings.s3_endpoint {
+                    builder = builder
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                if let Some(key) = &settings.s3_access_key_id {
+                    builder = builder.with_access_key_id(key);
+                }
+                if let Some(secret) = &settings.s3_secret_access_key {
+                    builder = builder.with_secret_access_key(secret);
+                }
+                let store = builder.build().map_err(|err| {
+                    Error::internal(format!("cannot set up S3 file storage: {err}"))
+                })?;
+                Ok(Self {
+                    inner: Arc::new(store),
+                    local_root: None,
+                })
+            }
+        }
+    }
+
+    /// Files in the folder `dir`, created if missing.
+    ///
+    /// # Errors
+    /// A folder that cannot be created or opened.
+    pub fn local(dir: &FsPath) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|err| {
+            Error::internal(format!(
+                "cannot create the file storage folder {}: {err}",
+                dir.display()
+            ))
+        })?;
+        let store = LocalFileSystem::new_with_prefix(dir)
+            .map_err(store_error)?
+            .with_automatic_cleanup(true);
+        Ok(Self {
+            inner: Arc::new(store),
+            local_root: Some(dir.to_path_buf()),
+        })
+    }
+
+    /// Starts writing the object `key`; nothing is visible under `key` until
+    /// [`Upload::finish`].
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn upload(&self, key: &str) -> Result<Upload> {
+        let upload = self
+            .inner
+            .put_multipart(&Path::from(key))
+            .await
+            .map_err(store_error)?;
+        Ok(Upload {
+            writer: WriteMultipart::new(upload),
+            size: 0,
+        })
+    }
+
+    /// Stores `bytes` whole under `key` (for small objects such as thumbnails).
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        self.inner
+            .put(&Path::from(key), bytes.into())
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    /// The object's size, time and entity tag, or `None` when it does not exist.
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
+        match self.inner.head(&Path::from(key)).await {
+            Ok(meta) => Ok(Some(meta)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(store_error(err)),
+        }
+    }
+
+    /// The bytes of `key` in `range` (all of them for `None`), as a stream.
+    ///
+    /// # Errors
+    /// Internal errors from the backend, including a missing object.
+    pub async fn get(&self, key: &str, range: Option<Range<u64>>) -> Result<GetResult> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        self.inner
+            .get_opts(&Path::from(key), options)
+            .await
+            .map_err(store_error)
+    }
+
+    /// The whole of `key` as a stream with its size, time and entity tag, or `None` when
+    /// it does not exist: one backend request where `head` then `get` would take two.
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn whole(&self, key: &str) -> Result<Option<GetResult>> {
+        match self.inner.get(&Path::from(key)).await {
+            Ok(found) => Ok(Some(found)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(store_error(err)),
+        }
+    }
+
+    /// The whole object, in memory (for bounded objects only, such as an image to resize).
+    ///
+    /// # Errors
+    /// Internal errors from the backend, including a missing object.
+    pub async fn read(&self, key: &str) -> Result<Bytes> {
+        self.get(key, None)
+            .await?
+            .bytes()
+            .await
+            .map_err(store_error)
+    }
+
+    /// How many objects there are under `prefix/`, counting up to `limit`.
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn count_under(&self, prefix: &str, limit: usize) -> Result<usize> {
+        let mut listing = self.inner.list(Some(&Path::from(prefix)));
+        let mut count = 0;
+        while count < limit {
+            match listing.next().await {
+                Some(Ok(_)) => count += 1,
+                Some(Err(object_store::Error::NotFound { .. })) | None => break,
+                Some(Err(err)) => return Err(store_error(err)),
+            }
+        }
+        Ok(count)
+    }
+
+    /// Deletes the object `key`, every object under `key/` and their thumbnails. Missing
+    /// objects are not an error: deleting twice is harmless.
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn remove(&self, key: &str) -> Result<()> {
+        // A record's or a collection's key names a folder on local disk, not an object.
+        if self.head(key).await?.is_some() {
+            match self.inner.delete(&Path::from(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => return Err(store_error(err)),
+            }
+        }
+        if let Some(root) = &self.local_root {
+            remove_staged(root, key).await?;
+        }
+        for prefix in [key.to_owned(), thumbs_key(key)] {
+            let mut listing = self.inner.list(Some(&Path::from(prefix.as_str())));
+            while let Some(meta) = listing.next().await {
+                let meta = match meta {
+                    Ok(meta) => meta,
+                    Err(object_store::Error::NotFound { .. }) => continue,
+                    Err(err) => return Err(store_error(err)),
+                };
+                match self.inner.delete(&meta.location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(err) => return Err(store_error(err)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The key of a record's file.
+pub fn file_key(collection_id: &str, record_id: &str, name: &str) -> String {
+    format!("{collection_id}/{record_id}/{name}")
+}
+
+/// The key prefix of all a record's files.
+pub fn record_key(collection_id: &str, record_id: &str) -> String {
+    format!("{collection_id}/{record_id}")
+}
+
+/// The key prefix of a file's (or a record's, or a collection's) thumbnails.
+pub fn thumbs_key(key: &str) -> String {
+    format!("{THUMBS_PREFIX}/{key}")
+}
+
+/// A file being written, chunk by chunk.
+pub struct Upload {
+    writer: WriteMultipart,
+    size: u64,
+}
+
+impl Upload {
+    /// Appends `chunk`, waiting while earlier parts are still being sent.
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn write(&mut self, chunk: Bytes) -> Result<()> {
+        self.writer
+            .wait_for_capacity(UPLOAD_CONCURRENCY)
+            .await
+            .map_err(store_error)?;
+        self.size += chunk.len() as u64;
+        self.writer.put(chunk);
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Completes the object.
+    ///
+    /// # Errors
+    /// Internal errors from the backend; the object is then not stored.
+    pub async fn finish(self) -> Result<()> {
+        self.writer.finish().await.map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Gives up: nothing is stored (failures are only logged: there is nothing to show).
+    pub async fn abort(self) {
+        if let Err(err) = self.writer.abort().await {
+            tracing::warn!(%err, "could not abort a file upload");
+        }
+    }
+}
+
+/// Deletes the staging files (`{name}#{n}`) a cut-short local upload of `key` left.
+async fn remove_staged(root: &FsPath, key: &str) -> Result<()> {
+    let path = root.join(key);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(());
+    };
+    let mut staged = name.to_os_string();
+    staged.push("#");
+    let staged = staged.to_string_lossy().into_owned();
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(err.into()),
+    };
+    while let Some(entry) = entries.next_entry().await? {
+        if entry.file_name().to_string_lossy().starts_with(&staged) {
+            match tokio::fs::remove_file(entry.path()).await {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn store_error(err: object_store::Error) -> Error {
+    Error::internal(format!("file storage: {err}"))
+}

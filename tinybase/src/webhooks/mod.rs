@@ -1,0 +1,339 @@
+//! Webhooks: committed record changes POSTed to URLs admins configure.
+//!
+//! Nothing here runs on the write path. After each commit the change feed wakes the
+//! fan-out task, which copies matching changes from the change log into the outbox
+//! (`webhook_deliveries`) in one transaction with its cursor (see [`outbox`]). One worker
+//! per webhook then sends that webhook's due deliveries one at a time, oldest first, so
+//! webhooks never hold each other up and a slow receiver only delays itself. Every attempt
+//! is logged; a failed one is retried with exponential backoff for 24 hours. Because the
+//! outbox is in the database, a delivery whose attempt was cut short by a crash is sent
+//! again after the restart: delivery is at-least-once, and receivers deduplicate by the
+//! delivery id.
+
+pub mod outbox;
+mod send;
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+pub use outbox::{Delivery, DeliveryAttempt, DeliveryState};
+pub use send::signature;
+pub use store::{NewWebhook, Webhook, WebhookChanges};
+
+use crate::Result;
+use crate::changes::{self, ChangeFeed};
+use crate::config::WebhookSettings;
+use crate::db::{Database, now};
+use crate::pagination::{Page, Pagination};
+
+/// How long a failed delivery is retried, from when its change committed (or from a
+/// redelivery).
+pub const RETRY_FOR: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long finished deliveries and their attempts stay in the log.
+const LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// How long a worker waits after a database error before it tries again.
+const ERROR_PAUSE: Duration = Duration::from_secs(5);
+/// The longest a worker sleeps without looking at its outbox again.
+const IDLE_RECHECK: Duration = Duration::from_secs(60 * 60);
+
+/// The webhook deliverer of one server. Cheap to clone.
+#[derive(Clone)]
+pub struct Webhooks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    client: oauth_http::Client,
+    initial_delay: Duration,
+    /// Set by the admin API when webhooks change: workers start and stop to match.
+    changed: Notify,
+    workers: Mutex<HashMap<String, Worker>>,
+}
+
+/// One webhook's sender.
+struct Worker {
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Webhooks {
+    /// A deliverer over `db` with these settings; it sends nothing until [`Self::start`].
+    pub fn new(db: Database, settings: &WebhookSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                client: send::client(Duration::from_secs(settings.timeout_seconds)),
+                initial_delay: Duration::from_millis(settings.retry_initial_delay_ms),
+                changed: Notify::new(),
+                workers: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Starts fan-out and the senders; they stop when the returned task is aborted.
+    pub fn start(&self, feed: ChangeFeed) -> JoinHandle<()> {
+        tokio::spawn(self.clone().run(feed))
+    }
+
+    /// Tells the deliverer that webhooks were created, changed or deleted.
+    pub fn changed(&self) {
+        self.inner.changed.notify_one();
+    }
+
+    fn workers(&self) -> MutexGuard<'_, HashMap<String, Worker>> {
+        // A panic while holding this lock leaves the map itself intact.
+        self.inner
+            .workers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn wake(&self, webhook_id: &str) {
+        if let Some(worker) = self.workers().get(webhook_id) {
+            worker.wake.notify_one();
+        }
+    }
+
+    async fn run(self, feed: ChangeFeed) {
+        let _stop_workers = StopWorkers(self.clone());
+        let mut committed = feed.subscribe();
+        let mut cursor = match self.start_cursor().await {
+            Ok(cursor) => cursor,
+            Err(err) => {
+                tracing::error!(%err, "webhooks: cannot read where delivery stopped; not delivering");
+                return;
+            }
+        };
+        self.sync_workers().await;
+        loop {
+            self.fan_out(&mut cursor, feed.latest()).await;
+            tokio::select! {
+                changed = committed.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                () = self.inner.changed.notified() => self.sync_workers().await,
+            }
+        }
+    }
+
+    /// Where fan-out resumes: the stored cursor, or (first start) the newest change.
+    async fn start_cursor(&self) -> Result<i64> {
+        self.inner
+            .db
+            .read(|conn| match outbox::stored_cursor(conn)? {
+                Some(seq) => Ok(seq),
+                None => changes::latest_seq(conn),
+            })
+            .await
+    }
+
+    /// Copies every change after `cursor` up to `latest` into the outbox.
+    async fn fan_out(&self, cursor: &mut i64, latest: i64) {
+        while *cursor < latest {
+            // A one-row lookup on every commit: cheap enough to run inline.
+            let any = self.inner.db.read_by_key(outbox::any_active).await;
+            match any {
+                Ok(false) => {
+                    // Nothing to write. The stored cursor may lag; webhooks made later
+                    // start after their creation anyway (`after_seq`).
+                    *cursor = latest;
+                    return;
+                }
+                Ok(true) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "webhooks: cannot read the webhooks");
+                    return;
+                }
+            }
+            let after = *cursor;
+            let done = self
+                .inner
+                .db
+                .write(move |tx| outbox::fan_out(tx, after, now(), RETRY_FOR))
+                .await;
+            match done {
+                Ok(done) => {
+                    for id in &done.webhooks {
+                        self.wake(id);
+                    }
+                    match done.last_seq {
+                        Some(last) if done.read == outbox::FAN_OUT_BATCH => *cursor = last,
+                        _ => {
+                            *cursor = done.last_seq.unwrap_or(latest).max(latest);
+                            return;
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "webhooks: cannot copy changes into the outbox");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Starts a worker for each webhook without one and stops those of deleted webhooks.
+    async fn sync_workers(&self) {
+        let ids = match self.inner.db.read(store::all_ids).await {
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::warn!(%err, "webhooks: cannot list the webhooks");
+                return;
+            }
+        };
+        let mut workers = self.workers();
+        workers.retain(|id, worker| {
+            let keep = ids.contains(id);
+            if !keep {
+                worker.task.abort();
+            }
+            keep
+        });
+        for id in ids {
+            if let Some(worker) = workers.get(&id) {
+                // It may have been re-activated or pointed elsewhere: look again.
+                worker.wake.notify_one();
+                continue;
+            }
+            let wake = Arc::new(Notify::new());
+            let task = tokio::spawn(self.clone().work(id.clone(), Arc::clone(&wake)));
+            workers.insert(id, Worker { wake, task });
+        }
+    }
+
+    /// Sends one webhook's deliveries as they fall due, until aborted.
+    async fn work(self, webhook_id: String, wake: Arc<Notify>) {
+        loop {
+            let pause = match self.send_next(&webhook_id).await {
+                Ok(None) => continue,
+                Ok(Some(pause)) => pause,
+                Err(err) => {
+                    tracing::warn!(webhook = %webhook_id, %err, "webhooks: delivery failed");
+                    ERROR_PAUSE
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = wake.notified() => {}
+            }
+        }
+    }
+
+    /// Sends the webhook's next due delivery and logs the attempt; or, when none is due,
+    /// says how long to wait.
+    async fn send_next(&self, webhook_id: &str) -> Result<Option<Duration>> {
+        let id = webhook_id.to_owned();
+        let at = now();
+        let found = self
+            .inner
+            .db
+            .read(move |conn| {
+                let Some(target) = store::target(conn, &id)? else {
+                    return Ok(None);
+                };
+                if !target.is_active {
+                    return Ok(Some((target, None, None)));
+                }
+                let due = outbox::next_due(conn, &id, at)?;
+                let next_at = match due {
+                    Some(_) => None,
+                    None => outbox::next_due_at(conn, &id)?,
+                };
+                Ok(Some((target, due, next_at)))
+            })
+            .await?;
+        let Some((target, due, next_at)) = found else {
+            // Deleted: the next sync stops this worker.
+            return Ok(Some(IDLE_RECHECK));
+        };
+        let Some(due) = due else {
+            let pause = next_at
+                .and_then(|next| (next - now()).to_std().ok())
+                .map_or(IDLE_RECHECK, |wait| wait.min(IDLE_RECHECK));
+            return Ok(Some(pause));
+        };
+        let outcome = send::attempt(&self.inner.client, &target, &due).await;
+        if let Some(error) = &outcome.error {
+            tracing::info!(
+                webhook = %webhook_id,
+                delivery = %due.id,
+                attempt = due.attempts + 1,
+                %error,
+                "webhook delivery attempt failed"
+            );
+        }
+        let webhook_id = webhook_id.to_owned();
+        let initial_delay = self.inner.initial_delay;
+        self.inner
+            .db
+            .write(move |tx| {
+                outbox::record_attempt(tx, &webhook_id, &due, &outcome, now(), initial_delay)
+            })
+            .await?;
+        Ok(None)
+    }
+
+    /// A page of a webhook's delivery attempts, newest first.
+    ///
+    /// # Errors
+    /// 404 when there is no such webhook.
+    pub async fn attempts(
+        &self,
+        webhook_id: &str,
+        page: Pagination,
+    ) -> Result<Page<DeliveryAttempt>> {
+        store::get(&self.inner.db, webhook_id).await?;
+        let id = webhook_id.to_owned();
+        self.inner
+            .db
+            .read(move |conn| outbox::attempts(conn, &id, page))
+            .await
+    }
+
+    /// Sends a delivery again now (same body, same delivery id), retried for another 24
+    /// hours if it fails.
+    ///
+    /// # Errors
+    /// 404 when the webhook has no such delivery.
+    pub async fn redeliver(&self, webhook_id: &str, delivery_id: &str) -> Result<Delivery> {
+        let (id, delivery) = (webhook_id.to_owned(), delivery_id.to_owned());
+        let redelivered = self
+            .inner
+            .db
+            .write(move |tx| outbox::redeliver(tx, &id, &delivery, now(), RETRY_FOR))
+            .await?;
+        self.wake(webhook_id);
+        Ok(redelivered)
+    }
+
+    /// Deletes finished deliveries older than a week, with their attempts.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune_log(&self) -> Result<usize> {
+        let cutoff = now() - chrono::TimeDelta::from_std(LOG_RETENTION).unwrap_or_default();
+        self.inner
+            .db
+            .write(move |tx| outbox::prune_finished(tx, cutoff))
+            .await
+    }
+}
+
+/// Stops every worker when the fan-out task ends (or is aborted).
+struct StopWorkers(Webhooks);
+
+impl Drop for StopWorkers {
+    fn drop(&mut self) {
+        for (_, worker) in self.0.workers().drain() {
+            worker.task.abort();
+        }
+    }
+}
