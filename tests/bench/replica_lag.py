@@ -3,6 +3,7 @@
 
     python3 tests/bench/replica_lag.py                       # file replica, 200 writes/s, 20 s
     python3 tests/bench/replica_lag.py --rate 100 --seconds 30
+    python3 tests/bench/replica_lag.py --s3                  # through moto's S3 (loopback)
 
 Starts the e2e app (target/debug/e2e-app; `cargo build -p tinybase-e2e`) twice: a
 primary with `[replication]` on a temporary directory, and `serve --replica` following
@@ -59,6 +60,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=200, help="writes per second")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--sync-ms", type=int, default=1000, help="replication.sync_interval_ms")
+    parser.add_argument("--s3", action="store_true", help="replicate through moto's S3")
     args = parser.parse_args()
     for path in (APP, PEERS / "litestream"):
         if not path.exists():
@@ -77,6 +79,19 @@ def main() -> int:
         "TINYBASE_LOG_LEVEL": "info",
         "TINYBASE_AUTH_LOGIN_LIMIT_PER_IP": "0",
     })
+    moto = None
+    if args.s3:
+        from replication_lag import start_moto  # same directory; creates the bucket `lag`
+        moto, endpoint = start_moto()
+        env.update({
+            "TINYBASE_REPLICATION_URL": "s3://lag/app",
+            "TINYBASE_REPLICATION_S3_ENDPOINT": endpoint,
+            "TINYBASE_REPLICATION_S3_REGION": "us-east-1",
+            "TINYBASE_REPLICATION_S3_ACCESS_KEY_ID": "testing",
+            "TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY": "testing",
+            "TINYBASE_REPLICATION_S3_PATH_STYLE": "true",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        })
     primary, base = start(["serve", "--port", "0"], work / "primary", env)
     token = request("POST", f"{base}/api/auth/login", {"email": "lag@example.com", "password": "lag-password"})["token"]
     request("POST", f"{base}/api/collections", {"name": "items", "schema": {"fields": [{"name": "n", "type": "int"}]}}, token)
@@ -139,6 +154,8 @@ def main() -> int:
     primary.terminate()
     replica.wait(timeout=60)
     primary.wait(timeout=60)
+    if moto:
+        moto.kill()
 
     lags = sorted(max(0.0, seen[n] - at) for n, at in acks.items() if n in seen)
     missing = sum(1 for n in acks if n not in seen)
@@ -146,7 +163,9 @@ def main() -> int:
     def pct(p: float) -> float:
         return lags[min(len(lags) - 1, int(p * len(lags)))]
 
-    print(f"read replica (file replica, sync {args.sync_ms} ms, follow 1 s); "
+    follow_ms = min(max(args.sync_ms // 4, 100), 1000)
+    print(f"read replica ({'S3 (moto)' if args.s3 else 'file'} replica, sync {args.sync_ms} ms, "
+          f"follow {follow_ms} ms); "
           f"target {args.rate} writes/s for {args.seconds} s")
     print(f"writes acknowledged: {len(acks)} ({len(acks) / args.seconds:.0f}/s), failed: {failed}, "
           f"never seen on the replica: {missing}")

@@ -2,38 +2,29 @@
 //! primary becomes readable on the replica (and reaches its realtime clients); a write
 //! sent to the replica lands on the primary and then shows on the replica; with the
 //! primary down the replica still serves reads and answers writes 503 at once; start-up
-//! refuses a replica without the settings it needs.
+//! refuses a replica without the settings it needs. Through S3 (moto), with files in the
+//! same S3 storage, a replica serves the records and the files the primary wrote.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::peers::{Moto, peer};
 use common::{Server, run_app, workdir};
 use serde_json::{Value, json};
 
 const ADMIN: (&str, &str) = ("replica@example.com", "replica-password");
 
-/// How long a write may take to show on the replica (sync 250 ms + follow 1 s here).
+/// How long a write may take to show on the replica (sync 250 ms + follow 100 ms here;
+/// generous for a loaded machine).
 const CATCH_UP: Duration = Duration::from_secs(60);
 
 /// Longest any request to the replica may take; a forwarded write to a dead primary
 /// must be answered, not left hanging (this only guards against a hang).
 const NO_HANG: Duration = Duration::from_secs(20);
-
-fn peer(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".cache/peers/venv/bin")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash tests/peers/install.sh`",
-        path.display()
-    );
-    path
-}
 
 /// Replication settings shared by the primary and its replica.
 fn replication(replica: &Path) -> Vec<(String, String)> {
@@ -309,6 +300,125 @@ async fn a_replica_follows_the_primary_and_forwards_writes_to_it() {
         leftovers.is_empty(),
         "the follower outlived the replica: {leftovers:?}"
     );
+}
+
+/// File storage in `bucket` on `moto`, as environment variables.
+fn s3_storage(moto: &Moto, bucket: &str) -> Vec<(String, String)> {
+    [
+        ("TINYBASE_STORAGE_BACKEND", "s3"),
+        ("TINYBASE_STORAGE_S3_BUCKET", bucket),
+        ("TINYBASE_STORAGE_S3_ENDPOINT", &moto.endpoint),
+        ("TINYBASE_STORAGE_S3_REGION", "us-east-1"),
+        ("TINYBASE_STORAGE_S3_ACCESS_KEY_ID", "testing"),
+        ("TINYBASE_STORAGE_S3_SECRET_ACCESS_KEY", "testing"),
+        ("TINYBASE_STORAGE_S3_PATH_STYLE", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_follows_an_s3_replica_and_serves_files_from_the_same_bucket() {
+    let (_guard, dir) = workdir();
+    let moto = Moto::start();
+    moto.create_bucket("backups").await;
+    moto.create_bucket("files").await;
+    let (primary_dir, follower_dir) = (dir.join("primary"), dir.join("follower"));
+    std::fs::create_dir(&primary_dir).unwrap();
+    std::fs::create_dir(&follower_dir).unwrap();
+    let mut shared = moto.replication("backups");
+    shared.extend(s3_storage(&moto, "files"));
+    let mut env = shared.clone();
+    env.push(("TINYBASE_ADMIN_EMAIL".to_owned(), ADMIN.0.to_owned()));
+    env.push(("TINYBASE_ADMIN_PASSWORD".to_owned(), ADMIN.1.to_owned()));
+    let primary = Server::start(&primary_dir, &["--port", "0"], &pairs(&env)).unwrap();
+    let (status, body) = common::login(&primary.base, ADMIN.0, ADMIN.1).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let created = client()
+        .post(format!("{}/api/collections", primary.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "notes", "schema": {"fields": [
+            {"name": "title", "type": "string"},
+            {"name": "attachment", "type": "file"},
+        ]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let contents = b"stored once, served by every node".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("data", r#"{"title": "with a file"}"#)
+        .part(
+            "attachment",
+            reqwest::multipart::Part::bytes(contents.clone()).file_name("note.txt"),
+        );
+    let uploaded = client()
+        .post(format!("{}/api/collections/notes/records", primary.base))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status().as_u16(), 201);
+    let record: Value = uploaded.json().await.unwrap();
+
+    // A new replica needs the primary to have shipped at least once.
+    let deadline = Instant::now() + CATCH_UP;
+    loop {
+        let listing = client()
+            .get(format!(
+                "{}/backups?list-type=2&prefix=prod/app",
+                moto.endpoint
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if listing.contains(".ltx</Key>") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the primary never replicated: {listing}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut replica_env = shared.clone();
+    replica_env.push((
+        "TINYBASE_REPLICATION_PRIMARY_URL".to_owned(),
+        primary.base.clone(),
+    ));
+    let mut replica = Server::start(
+        &follower_dir,
+        &["--port", "0", "--replica"],
+        &pairs(&replica_env),
+    )
+    .unwrap_or_else(|log| panic!("the replica did not start: {log}"));
+    wait_for(&replica.base, &token, &["with a file"]).await;
+
+    // The file is read from the bucket the primary wrote it to.
+    let url = format!(
+        "{}/api/files/notes/{}/{}",
+        replica.base,
+        record["id"].as_str().unwrap(),
+        record["data"]["attachment"].as_str().unwrap()
+    );
+    let download = client().get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(download.status().as_u16(), 200);
+    assert_eq!(download.bytes().await.unwrap().to_vec(), contents);
+
+    // Writes sent to the replica reach the primary and come back through S3.
+    assert_eq!(
+        add(&replica.base, &token, "via replica").await.status(),
+        201
+    );
+    wait_for(&replica.base, &token, &["via replica", "with a file"]).await;
+    replica.terminate();
+    assert!(replica.wait().success(), "{:?}", replica.log);
 }
 
 #[test]

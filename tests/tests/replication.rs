@@ -7,11 +7,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::peers::{Moto, peer};
 use common::{Server, run_app, workdir};
 use serde_json::{Value, json};
 use tinybase::db::rusqlite::{Connection, OpenFlags};
@@ -23,19 +23,6 @@ const ADMIN: [(&str, &str); 2] = [
 
 /// How long the replica may take to show a write (sync interval in these tests: 250 ms).
 const CATCH_UP: Duration = Duration::from_secs(60);
-
-/// An outside program installed by `tests/peers/install.sh`.
-fn peer(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".cache/peers/venv/bin")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `bash tests/peers/install.sh`",
-        path.display()
-    );
-    path
-}
 
 /// Settings for a file replica in `replica`, as environment variables.
 fn file_replication(replica: &Path, sync_interval_ms: u32) -> Vec<(String, String)> {
@@ -421,85 +408,6 @@ fn serve_refuses_to_start_when_replication_cannot_work() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("replication is not configured"), "{stderr}");
-}
-
-/// moto's S3 server on a free loopback port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let mut child = Command::new(peer("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let endpoint = loop {
-            let line = lines
-                .next()
-                .expect("moto_server exited before listening")
-                .unwrap();
-            if let Some(url) = line.split("Running on ").nth(1) {
-                break url.trim().to_owned();
-            }
-        };
-        assert!(endpoint.starts_with("http://127.0.0.1:"), "{endpoint}");
-        // Keep reading so moto never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        Moto { child, endpoint }
-    }
-
-    async fn create_bucket(&self, bucket: &str) {
-        let response = reqwest::Client::new()
-            .put(format!("{}/{bucket}", self.endpoint))
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{response:?}");
-    }
-
-    fn replication(&self, bucket: &str) -> Vec<(String, String)> {
-        [
-            (
-                "TINYBASE_REPLICATION_URL",
-                format!("s3://{bucket}/prod/app"),
-            ),
-            ("TINYBASE_REPLICATION_S3_ENDPOINT", self.endpoint.clone()),
-            ("TINYBASE_REPLICATION_S3_REGION", "us-east-1".to_owned()),
-            (
-                "TINYBASE_REPLICATION_S3_ACCESS_KEY_ID",
-                "testing".to_owned(),
-            ),
-            (
-                "TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY",
-                "testing".to_owned(),
-            ),
-            ("TINYBASE_REPLICATION_S3_PATH_STYLE", "true".to_owned()),
-            ("TINYBASE_REPLICATION_SYNC_INTERVAL_MS", "250".to_owned()),
-            (
-                "TINYBASE_REPLICATION_LITESTREAM_BIN",
-                peer("litestream").display().to_string(),
-            ),
-            // Never the cloud metadata address, whatever happens.
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,6 +66,7 @@ async fn create_returns_the_collection_and_get_reads_it_back() {
     assert_eq!(
         keys,
         [
+            "code_defined",
             "created_at",
             "id",
             "label",

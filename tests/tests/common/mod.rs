@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod peers;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -190,7 +192,16 @@ impl Server {
                 }
                 return status;
             }
-            assert!(Instant::now() < deadline, "server did not exit");
+            if Instant::now() >= deadline {
+                while let Ok(line) = self.lines.try_recv() {
+                    self.log.push(line);
+                }
+                panic!(
+                    "server did not exit within {} s; its log:\n{}",
+                    PATIENCE.as_secs(),
+                    self.log.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

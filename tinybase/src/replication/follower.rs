@@ -29,8 +29,10 @@ use super::supervisor::{ask_to_stop, forward_log};
 use crate::config::ReplicationSettings;
 use crate::{Error, Result};
 
-/// How often Litestream looks for new transactions in the replica.
-pub(super) const FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+/// Bounds of how often Litestream looks for new transactions in the replica; see
+/// [`follow_interval`].
+const MIN_FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+const MAX_FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the first restore's progress is looked at.
 const POLL: Duration = Duration::from_millis(100);
 /// How long the first restore may take (it downloads the whole database).
@@ -119,11 +121,23 @@ fn txid_file(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// How often the follower looks for new transactions: a quarter of the primary's sync
+/// interval, so a write waits at most a quarter interval more on a replica than it takes
+/// to reach the replica (the wait used to be a whole second, which doubled the lag at
+/// the default one-second sync). Bounded below because each look lists the replica (an
+/// S3 request) and above so a slow sync still shows within a second of arriving.
+fn follow_interval(sync_interval: Duration) -> Duration {
+    (sync_interval / 4).clamp(MIN_FOLLOW_INTERVAL, MAX_FOLLOW_INTERVAL)
+}
+
 fn spawn(litestream: &Litestream) -> Result<Child> {
     let mut cmd = litestream.command("restore");
     cmd.arg("-f")
         .arg("-follow-interval")
-        .arg(format!("{}ms", FOLLOW_INTERVAL.as_millis()))
+        .arg(format!(
+            "{}ms",
+            follow_interval(litestream.sync_interval()).as_millis()
+        ))
         .arg("-o")
         .arg(litestream.db())
         .arg(litestream.db());
@@ -220,5 +234,27 @@ async fn supervise(litestream: Litestream, first: Child, mut stopping: watch::Re
             Ok(started) => child = Some(started),
             Err(err) => tracing::error!(%err, "cannot restart the Litestream follower"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_follower_looks_four_times_per_sync_within_bounds() {
+        let at = |ms| follow_interval(Duration::from_millis(ms));
+        assert_eq!(at(1000), Duration::from_millis(250));
+        assert_eq!(at(2000), Duration::from_millis(500));
+        assert_eq!(
+            at(100),
+            MIN_FOLLOW_INTERVAL,
+            "never more than ten looks a second"
+        );
+        assert_eq!(
+            at(60_000),
+            MAX_FOLLOW_INTERVAL,
+            "a slow sync still shows within a second"
+        );
     }
 }

@@ -78,6 +78,11 @@ impl Litestream {
         })
     }
 
+    /// How often the primary ships new transactions to the replica.
+    pub(crate) fn sync_interval(&self) -> Duration {
+        Duration::from_millis(self.settings.sync_interval_ms)
+    }
+
     /// The database, as an absolute path.
     pub(crate) fn db(&self) -> &Path {
         &self.db

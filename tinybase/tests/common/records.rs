@@ -88,7 +88,24 @@ pub fn assert_page(list: &Value, page: u64, per_page: u64, total_items: u64, tot
     assert_eq!(list["total_items"], total_items, "total_items: {list}");
     assert_eq!(list["total_pages"], total_pages, "total_pages: {list}");
     let object = list.as_object().expect("list object");
-    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    // Record lists also carry `next_cursor` (other lists do not): a cursor exactly when
+    // a later page exists.
+    if let Some(cursor) = object.get("next_cursor") {
+        assert_eq!(
+            cursor.is_string(),
+            page < total_pages,
+            "next_cursor: {list}"
+        );
+        assert!(
+            cursor.is_string() || cursor.is_null(),
+            "next_cursor: {list}"
+        );
+    }
+    let mut keys: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|key| *key != "next_cursor")
+        .collect();
     keys.sort_unstable();
     assert_eq!(
         keys,
