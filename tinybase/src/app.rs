@@ -320,6 +320,7 @@ impl Tinybase {
             self.state.collections.clone(),
         ));
         let realtime = self.state.realtime.start();
+        let trimming = tokio::spawn(crate::memory::return_freed_memory());
         let streams = self.state.realtime.clone();
         let shutdown = async move {
             shutdown.await;
@@ -328,6 +329,7 @@ impl Tinybase {
         api::serve::serve(listener, router, &self.state.settings.server, shutdown).await;
         watcher.abort();
         realtime.abort();
+        trimming.abort();
         if let Some(follower) = role.follower.lock().await.take() {
             follower.stop().await;
         }
@@ -378,6 +380,7 @@ impl Tinybase {
             replication.as_ref().map(Replication::running),
         ));
         let realtime = self.state.realtime.start();
+        let trimming = tokio::spawn(crate::memory::return_freed_memory());
         let webhooks = self
             .state
             .webhooks
@@ -420,6 +423,7 @@ impl Tinybase {
         maintenance.abort();
         checkpoints.abort();
         realtime.abort();
+        trimming.abort();
         webhooks.abort();
         Ok(())
     }

@@ -33,6 +33,7 @@ pub mod functions;
 pub mod hooks;
 mod json;
 pub mod mail;
+mod memory;
 pub mod pagination;
 pub mod realtime;
 pub mod replication;
