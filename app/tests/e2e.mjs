@@ -306,6 +306,7 @@ test('the records page shows records created and deleted elsewhere as they happe
 
     // Signed in with the test's token (a browser login would count against the rate limit).
     await page.goto(`${base}/admin/login`)
+    await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
     await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
     await page.goto(`${base}/admin/collections`)
     await page.locator('[data-test=sidebar]').getByRole('link', { name: 'notes' }).click()
@@ -365,6 +366,7 @@ test('an expired session sends the admin back to the login page', async () => {
   await withPage('expired-session', {}, async (page, allow) => {
     allow(401, /\/api\//)
     await page.goto(`${base}/admin/login`)
+    await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
     await page.evaluate(() => localStorage.setItem('tinybase.admin.token', 'tb_not_a_real_token'))
     await page.goto(`${base}/admin/collections/books`)
     await page.waitForURL(/\/admin\/login/)
@@ -804,6 +806,7 @@ test('at 1440 px: the sidebar, the records table, bulk delete, columns, keys, AP
 
   await withPage('wide', { viewport: { width: 1440, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] }, async (page) => {
     await page.goto(`${base}/admin/login`)
+    await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
     await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
     await page.goto(`${base}/admin/collections`)
 
@@ -973,6 +976,7 @@ test('an admin uploads an image, sees its preview, is told a fake image is refus
 
   await withPage('file-upload', {}, async (page, allow) => {
     await page.goto(`${base}/admin/login`)
+    await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
     await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
     await page.goto(`${base}/admin/collections/photos`)
     const form = page.locator('[data-test=record-form]')

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -45,6 +46,8 @@ pub struct CallResult {
     /// The call record's id; `None` when the call never started (unknown function,
     /// access denied).
     pub call_id: Option<String>,
+    /// When the call started, as its record says; `None` when it never started.
+    pub started_at: Option<DateTime<Utc>>,
     /// The function's JSON output, or why there is none.
     pub output: Result<Value>,
 }
@@ -104,19 +107,25 @@ impl Executor {
         let Some(descriptor) = self.registry.get(name) else {
             return CallResult {
                 call_id: None,
+                started_at: None,
                 output: Err(Error::not_found(format!("no function named `{name}`"))),
             };
         };
         if let Err(err) = Self::check_access(descriptor.auth, &invocation.caller) {
             return CallResult {
                 call_id: None,
+                started_at: None,
                 output: Err(err),
             };
         }
         let call_id = Uuid::now_v7().to_string();
-        let output = self.run(descriptor, &call_id, input, invocation).await;
+        let started_at = now();
+        let output = self
+            .run(descriptor, &call_id, started_at, input, invocation)
+            .await;
         CallResult {
             call_id: Some(call_id),
+            started_at: Some(started_at),
             output,
         }
     }
@@ -125,10 +134,10 @@ impl Executor {
         &self,
         descriptor: &'static FunctionDescriptor,
         call_id: &str,
+        started_at: DateTime<Utc>,
         input: Value,
         invocation: Invocation,
     ) -> Result<Value> {
-        let started_at = now();
         calls::start(
             &self.db,
             StartedCall {

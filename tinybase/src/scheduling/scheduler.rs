@@ -205,6 +205,9 @@ async fn run_one(db: Database, executor: Executor, run: DueRun) {
     let result = executor
         .call(&run.function_name, run.input, invocation)
         .await;
+    // The next slot counts from the start the call record shows, so two recorded starts
+    // are never closer than the interval.
+    let started = result.started_at.unwrap_or(started);
     match &result.output {
         Ok(_) => {
             tracing::info!(schedule = %run.id, function = %run.function_name, "scheduled run succeeded")

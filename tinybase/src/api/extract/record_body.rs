@@ -66,8 +66,19 @@ impl RecordBody {
         } else {
             None
         };
+        let data = if budget.is_some() {
+            // Parsing a large body takes long enough (tens of ms per MiB) to hold up every
+            // other request on this async worker, health checks included: parse it on a
+            // blocking thread instead.
+            let bytes = self.0;
+            tokio::task::spawn_blocking(move || parse_json(&bytes))
+                .await
+                .map_err(|err| Error::internal(format!("parsing a record body failed: {err}")))??
+        } else {
+            parse_json(&self.0)?
+        };
         Ok(ParsedRecord {
-            data: parse_json(&self.0)?,
+            data,
             _budget: budget,
         })
     }
