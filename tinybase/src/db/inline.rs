@@ -7,22 +7,30 @@
 //! than wait. Reads whose cost is not known in advance run under a budget of SQLite
 //! virtual-machine steps: a read that exceeds it is abandoned (SQLite interrupts it) and
 //! the caller runs it again on the pool, so a slow query never holds up the async
-//! executor for longer than the budget.
+//! executor for longer than the budget. Steps alone do not bound time (one step can be a
+//! `~` over a 100 KB text), so the budget also ends after [`TIME_PER_BUDGET`].
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use r2d2::ManageConnection;
 
 use super::reader::{ReadConnection, ReaderManager};
 use crate::{Error, Result};
 
-/// SQLite calls the budget check after this many virtual-machine steps.
-const STEPS_PER_TICK: i32 = 1_000;
+/// SQLite calls the budget check after this many virtual-machine steps: often enough that
+/// a run of costly steps (text matching over large values) is caught within the time
+/// budget, rarely enough to cost nothing measurable.
+const STEPS_PER_TICK: i32 = 100;
 
 /// Ticks a budgeted read may take: about 25,000 steps, a few tens of microseconds —
 /// enough for a page of records walked through an index, not for scanning a collection.
-const TICKS_PER_BUDGET: u32 = 25;
+const TICKS_PER_BUDGET: u32 = 250;
+
+/// Longest a budgeted read may run on the calling thread, however few steps it took:
+/// requests sharing the async worker (health checks included) wait at most about this.
+const TIME_PER_BUDGET: Duration = Duration::from_millis(2);
 
 /// `ticks_left` value meaning "no budget": reads by key are cheap by construction.
 const UNLIMITED: u32 = u32::MAX;
@@ -37,6 +45,10 @@ pub(super) struct InlineReaders {
 pub(super) struct Slot {
     conn: ReadConnection,
     ticks_left: Arc<AtomicU32>,
+    /// When the connection was opened: the clock's origin for `deadline`.
+    opened: Instant,
+    /// The running read's deadline, in microseconds after `opened`.
+    deadline: Arc<AtomicU64>,
 }
 
 /// A free inline connection, held until dropped.
@@ -85,6 +97,9 @@ impl InlineReaders {
         let conn = self.manager.connect()?;
         let ticks_left = Arc::new(AtomicU32::new(UNLIMITED));
         let ticks = Arc::clone(&ticks_left);
+        let opened = Instant::now();
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let until = Arc::clone(&deadline);
         // Returning true interrupts the running statement with SQLITE_INTERRUPT.
         conn.progress_handler(
             STEPS_PER_TICK,
@@ -92,12 +107,21 @@ impl InlineReaders {
                 UNLIMITED => false,
                 0 => true,
                 left => {
+                    if micros_since(opened) > until.load(Ordering::Relaxed) {
+                        ticks.store(0, Ordering::Relaxed);
+                        return true;
+                    }
                     ticks.store(left - 1, Ordering::Relaxed);
                     false
                 }
             }),
         )?;
-        Ok(Slot { conn, ticks_left })
+        Ok(Slot {
+            conn,
+            ticks_left,
+            opened,
+            deadline,
+        })
     }
 }
 
@@ -117,6 +141,8 @@ impl InlineConnection<'_> {
             Ok(slot) => slot,
             Err(err) => return Some(Err(err)),
         };
+        let until = micros_since(slot.opened).saturating_add(micros(TIME_PER_BUDGET));
+        slot.deadline.store(until, Ordering::Relaxed);
         slot.ticks_left.store(TICKS_PER_BUDGET, Ordering::Relaxed);
         let result = f(&mut slot.conn);
         let exhausted = slot.ticks_left.swap(UNLIMITED, Ordering::Relaxed) == 0;
@@ -129,6 +155,14 @@ impl InlineConnection<'_> {
             .as_mut()
             .ok_or_else(|| Error::internal("an inline read connection was not opened"))
     }
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+fn micros_since(origin: Instant) -> u64 {
+    micros(origin.elapsed())
 }
 
 #[cfg(test)]
@@ -187,6 +221,29 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((total, ran_on), (200_000, here));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_of_few_but_costly_steps_moves_to_the_pool_after_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("data.db")).unwrap();
+        let here = std::thread::current().id();
+        // A few thousand steps, far under the step budget, but each row matches text
+        // against 400 KB: hundreds of milliseconds in all.
+        let (matched, ran_on) = db
+            .read_counting(|conn, _| {
+                let matched: i64 = conn.query_row(
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300)
+                     SELECT COUNT(*) FROM c WHERE hex(zeroblob(200000 + x)) LIKE '%zz%'",
+                    [],
+                    |row| row.get(0),
+                )?;
+                Ok((matched, std::thread::current().id()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(matched, 0);
+        assert_ne!(ran_on, here, "a read past its time should move to the pool");
     }
 
     #[tokio::test(flavor = "current_thread")]
