@@ -81,17 +81,10 @@ def main() -> int:
     })
     moto = None
     if args.s3:
-        from replication_lag import start_moto  # same directory; creates the bucket `lag`
+        # Same directory; start_moto makes the bucket `lag`.
+        from replication_lag import s3_replication_env, start_moto
         moto, endpoint = start_moto()
-        env.update({
-            "TINYBASE_REPLICATION_URL": "s3://lag/app",
-            "TINYBASE_REPLICATION_S3_ENDPOINT": endpoint,
-            "TINYBASE_REPLICATION_S3_REGION": "us-east-1",
-            "TINYBASE_REPLICATION_S3_ACCESS_KEY_ID": "testing",
-            "TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY": "testing",
-            "TINYBASE_REPLICATION_S3_PATH_STYLE": "true",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        })
+        env.update(s3_replication_env(endpoint))
     primary, base = start(["serve", "--port", "0"], work / "primary", env)
     token = request("POST", f"{base}/api/auth/login", {"email": "lag@example.com", "password": "lag-password"})["token"]
     request("POST", f"{base}/api/collections", {"name": "items", "schema": {"fields": [{"name": "n", "type": "int"}]}}, token)

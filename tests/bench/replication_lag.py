@@ -66,6 +66,20 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     raise SystemExit("moto_server did not start")
 
 
+def s3_replication_env(endpoint: str) -> dict[str, str]:
+    """Settings replicating to the bucket `lag` that `start_moto` made, with dummy keys and
+    never the cloud metadata address."""
+    return {
+        "TINYBASE_REPLICATION_URL": "s3://lag/app",
+        "TINYBASE_REPLICATION_S3_ENDPOINT": endpoint,
+        "TINYBASE_REPLICATION_S3_REGION": "us-east-1",
+        "TINYBASE_REPLICATION_S3_ACCESS_KEY_ID": "testing",
+        "TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY": "testing",
+        "TINYBASE_REPLICATION_S3_PATH_STYLE": "true",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=int, default=200, help="writes per second")
@@ -89,15 +103,7 @@ def main() -> int:
     moto = None
     if args.s3:
         moto, endpoint = start_moto()
-        env.update({
-            "TINYBASE_REPLICATION_URL": "s3://lag/app",
-            "TINYBASE_REPLICATION_S3_ENDPOINT": endpoint,
-            "TINYBASE_REPLICATION_S3_REGION": "us-east-1",
-            "TINYBASE_REPLICATION_S3_ACCESS_KEY_ID": "testing",
-            "TINYBASE_REPLICATION_S3_SECRET_ACCESS_KEY": "testing",
-            "TINYBASE_REPLICATION_S3_PATH_STYLE": "true",
-            "AWS_EC2_METADATA_DISABLED": "true",
-        })
+        env.update(s3_replication_env(endpoint))
     else:
         env["TINYBASE_REPLICATION_URL"] = f"file://{work / 'replica'}"
 
