@@ -35,6 +35,10 @@ fn cargo_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::proce
         .current_dir(dir)
         .envs(env.iter().copied())
         .env("CARGO_TARGET_DIR", app_target_dir())
+        // The app's own build only has to run: without debug info or incremental caches
+        // it takes a fraction of the disk space (this target dir is a second full build).
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::records::{assert_page, item_ids, item_values, record_path};
 use common::{TestServer, assert_status_error};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::records::{field_errors, item_values, record_path};
 use common::{TestServer, assert_status_error};

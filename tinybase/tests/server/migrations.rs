@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::TestServer;
@@ -14,7 +14,7 @@ use tinybase::db::format_timestamp;
 use tinybase::db::rusqlite::{self, params};
 
 /// The first migration exactly as it shipped.
-const FIRST_MIGRATION: &str = include_str!("../src/db/migrations/0001_initial.sql");
+const FIRST_MIGRATION: &str = include_str!("../../src/db/migrations/0001_initial.sql");
 
 const ADMIN_ID: &str = "01900000-0000-7000-8000-00000000a001";
 const ANN_ID: &str = "01900000-0000-7000-8000-00000000a002";

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::records::{
     assert_page, field_error_keys, field_errors, index_prefix, item_ids, item_values, record_path,

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::records::{
     assert_page, field_errors, item_ids, item_values, record_path, records_path,

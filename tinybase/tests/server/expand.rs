@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use common::records::{query_string, record_path, records_path};
 use common::{TestServer, assert_status_error};

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::StatusCode;
@@ -175,7 +175,7 @@ async fn static_dir_overrides_the_embedded_build_and_refuses_traversal() {
 
 /// The admin UI's API types are generated from `app/openapi.json`; this keeps that copy
 /// equal to what a stock server serves, so an API change reaches the UI's type check.
-/// Refresh it with `TINYBASE_UPDATE_OPENAPI=1 cargo test -p tinybase --test admin_ui`,
+/// Refresh it with `TINYBASE_UPDATE_OPENAPI=1 cargo test -p tinybase --test server admin_ui`,
 /// then `cd app && npm run build`.
 #[tokio::test]
 async fn the_admin_ui_openapi_copy_matches_the_server() {
@@ -191,7 +191,7 @@ async fn the_admin_ui_openapi_copy_matches_the_server() {
     let text = std::fs::read_to_string(&copy_path).unwrap_or_else(|err| {
         panic!(
             "cannot read {}: {err}; create it with `TINYBASE_UPDATE_OPENAPI=1 cargo test -p \
-             tinybase --test admin_ui`",
+             tinybase --test server admin_ui`",
             copy_path.display()
         )
     });
@@ -202,6 +202,6 @@ async fn the_admin_ui_openapi_copy_matches_the_server() {
     assert!(
         live == copy,
         "app/openapi.json is out of date: run `TINYBASE_UPDATE_OPENAPI=1 cargo test -p tinybase \
-         --test admin_ui` and then `cd app && npm run build`, and commit the changes"
+         --test server admin_ui` and then `cd app && npm run build`, and commit the changes"
     );
 }

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{TestServer, assert_error, assert_status_error, assert_user_shape, timestamp};
