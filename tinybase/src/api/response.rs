@@ -3,13 +3,22 @@
 use aide::OperationOutput;
 use aide::generate::GenContext;
 use aide::openapi::{Operation, Response as ApiResponse, StatusCode as ApiStatus};
+use std::convert::Infallible;
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
+
+use crate::collections::JsonPieces;
 
 /// `201 Created` with a JSON body.
 #[derive(Debug)]
@@ -40,15 +49,15 @@ impl<T: JsonSchema> OperationOutput for Created<T> {
 
 /// `200 OK` with JSON text written ahead of time, documented as a `T`.
 pub struct JsonText<T> {
-    text: Vec<u8>,
+    text: JsonPieces,
     documented_as: PhantomData<fn() -> T>,
 }
 
 impl<T> JsonText<T> {
     /// Wraps `text`, which must be the JSON of a `T`.
-    pub fn new(text: Vec<u8>) -> Self {
+    pub fn new(text: impl Into<JsonPieces>) -> Self {
         Self {
-            text,
+            text: text.into(),
             documented_as: PhantomData,
         }
     }
@@ -57,7 +66,47 @@ impl<T> JsonText<T> {
 impl<T> IntoResponse for JsonText<T> {
     fn into_response(self) -> Response {
         let content_type = [(CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-        (content_type, self.text).into_response()
+        (content_type, Body::new(PiecesBody::new(self.text))).into_response()
+    }
+}
+
+/// A body sent from the pieces it was written in, each freed once it is handed to the
+/// socket; its exact length is known, so it goes out with a `Content-Length`.
+struct PiecesBody {
+    pieces: std::vec::IntoIter<Bytes>,
+    remaining: u64,
+}
+
+impl PiecesBody {
+    fn new(text: JsonPieces) -> Self {
+        let remaining = text.len() as u64;
+        Self {
+            pieces: text.into_pieces().into_iter(),
+            remaining,
+        }
+    }
+}
+
+impl http_body::Body for PiecesBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.pieces.next().map(|piece| {
+            self.remaining -= piece.len() as u64;
+            Ok(Frame::data(piece))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pieces.len() == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
     }
 }
 

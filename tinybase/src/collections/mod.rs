@@ -19,7 +19,7 @@ pub use rules::{Caller, CollectionOptions, Rule};
 pub use schema::{CollectionSchema, FieldSpec, FieldType, OnDelete};
 pub(crate) use service::record_matches;
 pub use service::{
-    BatchOperation, BatchOutcome, DEFINED_IN_CODE, Defined, ListStatements, MAX_BATCH_OPERATIONS,
-    Service, UploadedFile, batch_error_at, check_batch_size, check_file_type, empty_file,
-    file_too_large, holds_file,
+    BatchOperation, BatchOutcome, DEFINED_IN_CODE, Defined, JsonPieces, ListStatements,
+    MAX_BATCH_OPERATIONS, Service, UploadedFile, batch_error_at, check_batch_size, check_file_type,
+    empty_file, file_too_large, holds_file,
 };

@@ -183,7 +183,14 @@ async fn a_list_page_stops_at_its_byte_budget_and_says_so() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    // The page is sent in pieces, but with its length announced, not chunked.
+    let announced: usize = response.headers()[reqwest::header::CONTENT_LENGTH]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let bytes = response.bytes().await.unwrap();
+    assert_eq!(announced, bytes.len());
     assert!(bytes.len() <= PAGE_BUDGET, "{} bytes", bytes.len());
     let page: Value = serde_json::from_slice(&bytes).unwrap();
     let served = item_ids(&page);
@@ -196,6 +203,19 @@ async fn a_list_page_stops_at_its_byte_budget_and_says_so() {
     assert_eq!(page["truncated"], true);
     assert_eq!(page["total_items"], 40);
     assert_eq!(page["per_page"], 500);
+
+    // `fields` trims each record before it counts against the budget: every id fits.
+    let trimmed = server
+        .list_ok("notes", None, &[("per_page", "500"), ("fields", "id")])
+        .await;
+    assert_eq!(item_ids(&trimmed), ids);
+    assert!(trimmed.get("truncated").is_none());
+    assert_eq!(
+        trimmed["items"][0].as_object().unwrap().len(),
+        1,
+        "{}",
+        trimmed["items"][0]
+    );
 
     // A page within the budget is whole and does not carry the flag.
     let page = server.list_ok("notes", None, &[("per_page", "10")]).await;

@@ -262,6 +262,13 @@ impl RawRecord {
     ///
     /// # Errors
     /// A bad stored timestamp.
+    /// About how many bytes [`RawRecord::write`] writes (a little more, rarely less).
+    pub(crate) fn json_size(&self) -> usize {
+        self.data.len()
+            + self.expand.as_ref().map_or(0, Vec::len)
+            + super::page_json::RECORD_OVERHEAD_BYTES
+    }
+
     pub(crate) fn write(&self, out: &mut Vec<u8>, collection: &str) -> Result<()> {
         write_record_open(
             out,

@@ -3,8 +3,8 @@
 //! `?fields=id,data.title,expand.author` keeps a record's `id`, the `title` of its data
 //! and its expanded `author`, whole. A path goes as deep as the JSON does; inside lists
 //! (a back-relation's records, a list field) it applies to each element. Answers are
-//! written from stored text for speed, so trimming parses the finished answer: it costs
-//! only the requests that ask for it.
+//! written from stored text for speed, so trimming parses each record as it is written
+//! (one at a time, never the whole page): it costs only the requests that ask for it.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +26,7 @@ const RECORD_KEYS: [&str; 7] = [
 const MAX_PATHS: usize = 100;
 
 /// A checked `fields`: the members to keep, each whole or trimmed in turn.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Projection {
     /// Member name → `None` to keep it whole, or what to keep of it.
     keep: BTreeMap<String, Option<Projection>>,
@@ -95,19 +95,6 @@ impl Projection {
             Value::Array(items) => items.iter_mut().for_each(|item| self.apply(item)),
             _ => {}
         }
-    }
-
-    /// Trims every record in the JSON of a page (`{"items": [...], ...}`), leaving the
-    /// page's own members as they are.
-    ///
-    /// # Errors
-    /// Internal error if `page` is not JSON (it was written by the server).
-    pub(crate) fn apply_to_page(&self, page: &[u8]) -> Result<Vec<u8>> {
-        let mut page: Value = serde_json::from_slice(page)?;
-        if let Some(items) = page.get_mut("items") {
-            self.apply(items);
-        }
-        Ok(serde_json::to_vec(&page)?)
     }
 
     /// Trims the JSON of one record.

@@ -20,6 +20,7 @@ pub use batch::{
 pub use collections::DEFINED_IN_CODE;
 pub use define::Defined;
 pub use files::{UploadedFile, check_file_type, empty_file, file_too_large, holds_file};
+pub use page_json::JsonPieces;
 pub use records::ListStatements;
 
 use std::collections::HashSet;

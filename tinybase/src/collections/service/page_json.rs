@@ -3,34 +3,94 @@
 //! A record's data is stored as JSON text. Parsing it into `serde_json` values only to
 //! print it again costs many times its size in memory, once per record of the page; a
 //! page of large records then took gigabytes. This writer copies the stored text as it
-//! is, so a page costs about its own size, and stops before the page would outgrow a
-//! byte budget. Single records are written the same way.
+//! is, in pieces that are sent as they are (never copied into one buffer), so a page
+//! costs about its own size, and stops before the page would outgrow a byte budget.
+//! Single records are written the same way.
 
+use bytes::Bytes;
 use rusqlite::Row;
 
+use super::fields::Projection;
 use crate::Result;
 use crate::db::parse_timestamp;
 use crate::pagination::Pagination;
 
+/// The size of the pieces small records are gathered into. A record larger than this gets
+/// a piece of its own, allocated at its size: a page never needs one contiguous buffer,
+/// and no buffer ever doubles past what it holds.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// What a record's JSON holds beyond its stored data: id, collection, owner, timestamps
+/// and punctuation (a little more than they take, so the estimate is rarely short).
+pub(crate) const RECORD_OVERHEAD_BYTES: usize = 256;
+
+/// The JSON text of a response, in the pieces it was written in; sent piece by piece,
+/// each freed once written to the socket.
+#[derive(Debug, Default)]
+pub struct JsonPieces {
+    pieces: Vec<Bytes>,
+}
+
+impl JsonPieces {
+    /// The total length in bytes.
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(Bytes::len).sum()
+    }
+
+    /// Whether there is no text at all.
+    pub fn is_empty(&self) -> bool {
+        self.pieces.iter().all(Bytes::is_empty)
+    }
+
+    /// The pieces, in order.
+    pub fn into_pieces(self) -> Vec<Bytes> {
+        self.pieces
+    }
+}
+
+impl From<Vec<u8>> for JsonPieces {
+    fn from(text: Vec<u8>) -> Self {
+        Self {
+            pieces: vec![Bytes::from(text)],
+        }
+    }
+}
+
 /// A page of records being written as the JSON of a `Page<Record>`.
 pub(crate) struct PageWriter {
+    /// Finished pieces of the page.
+    done: Vec<Bytes>,
+    /// Bytes in `done`.
+    done_bytes: usize,
+    /// The piece being written.
     out: Vec<u8>,
     /// The collection's name, as a JSON string.
     collection: String,
+    /// What `fields` keeps of each record, applied as each one is written so that only
+    /// one record is ever parsed at a time.
+    projection: Option<Projection>,
     items: usize,
     max_bytes: usize,
     truncated: bool,
 }
 
 impl PageWriter {
-    /// An empty page of `collection`'s records that stops growing at `max_bytes` (the
-    /// first record is always written, whatever its size).
-    pub(crate) fn new(collection: &str, max_bytes: usize) -> Result<Self> {
-        let mut out = Vec::with_capacity(4096);
+    /// An empty page of `collection`'s records, trimmed to `projection` when given, that
+    /// stops growing at `max_bytes` (the first record is always written, whatever its
+    /// size).
+    pub(crate) fn new(
+        collection: &str,
+        projection: Option<Projection>,
+        max_bytes: usize,
+    ) -> Result<Self> {
+        let mut out = Vec::with_capacity(PIECE_BYTES);
         out.extend_from_slice(b"{\"items\":[");
         Ok(Self {
+            done: Vec::new(),
+            done_bytes: 0,
             out,
             collection: serde_json::to_string(collection)?,
+            projection,
             items: 0,
             max_bytes,
             truncated: false,
@@ -43,34 +103,49 @@ impl PageWriter {
     /// # Errors
     /// A stored value of the wrong type or a bad stored timestamp.
     pub(crate) fn push(&mut self, row: &Row<'_>) -> Result<bool> {
-        let start = self.out.len();
-        if self.items > 0 {
-            self.out.push(b',');
-        }
-        write_record(&mut self.out, row, &self.collection)?;
-        Ok(self.keep_or_undo(start))
+        let size = row.get_ref(2)?.as_bytes()?.len() + RECORD_OVERHEAD_BYTES;
+        self.push_with(size, |out, collection| write_record(out, row, collection))
     }
 
-    /// Appends a record written by `write` (given the output and the collection's name as
-    /// a JSON string), with the budget of [`PageWriter::push`].
+    /// Appends a record of about `size` bytes written by `write` (given the output and
+    /// the collection's name as a JSON string), with the budget of [`PageWriter::push`].
     ///
     /// # Errors
     /// Those of `write`.
     pub(crate) fn push_with(
         &mut self,
+        size: usize,
         write: impl FnOnce(&mut Vec<u8>, &str) -> Result<()>,
     ) -> Result<bool> {
+        self.make_room(size + 1);
         let start = self.out.len();
         if self.items > 0 {
             self.out.push(b',');
         }
+        let record_start = self.out.len();
         write(&mut self.out, &self.collection)?;
+        if let Some(projection) = &self.projection {
+            let trimmed = projection.apply_to_record(&self.out[record_start..])?;
+            self.out.truncate(record_start);
+            self.out.extend_from_slice(&trimmed);
+        }
         Ok(self.keep_or_undo(start))
+    }
+
+    /// Makes sure the current piece has `size` bytes free, starting a new piece (of at
+    /// least that size) when it has not.
+    fn make_room(&mut self, size: usize) {
+        if self.out.capacity() - self.out.len() >= size {
+            return;
+        }
+        let piece = std::mem::replace(&mut self.out, Vec::with_capacity(size.max(PIECE_BYTES)));
+        self.done_bytes += piece.len();
+        self.done.push(Bytes::from(piece));
     }
 
     /// Keeps the record written from `start` if the page is still within its budget.
     fn keep_or_undo(&mut self, start: usize) -> bool {
-        if self.items > 0 && self.out.len() > self.max_bytes {
+        if self.items > 0 && self.done_bytes + self.out.len() > self.max_bytes {
             self.out.truncate(start);
             self.truncated = true;
             return false;
@@ -87,7 +162,7 @@ impl PageWriter {
         page: Pagination,
         total_items: Option<u64>,
         next_cursor: Option<String>,
-    ) -> Vec<u8> {
+    ) -> JsonPieces {
         let (total_items, total_pages) = match total_items {
             Some(total) => (
                 total.to_string(),
@@ -114,7 +189,9 @@ impl PageWriter {
             self.out.extend_from_slice(b",\"truncated\":true");
         }
         self.out.push(b'}');
-        self.out
+        let mut pieces = self.done;
+        pieces.push(Bytes::from(self.out));
+        JsonPieces { pieces }
     }
 }
 

@@ -12,7 +12,7 @@ use super::cursor;
 use super::expand::{ExpandPlan, RawRecord};
 use super::fields::Projection;
 use super::files::{self, UploadedFile};
-use super::page_json::{PageWriter, write_record};
+use super::page_json::{JsonPieces, PageWriter, write_record};
 use super::relations::Released;
 use crate::auth::Caller;
 use crate::changes::{self, ChangeAction, NewChange};
@@ -138,7 +138,7 @@ impl Service {
         collection: &str,
         query: RecordQuery,
         max_bytes: usize,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<JsonPieces> {
         let statements = self.list_statements(caller, collection, &query)?;
         let skip_total = query.skip_total == Some(true);
         let expand = self.expand_for(caller, collection, query.expand.as_deref())?;
@@ -151,7 +151,8 @@ impl Service {
                 } else {
                     Some(count_matches(conn, counts, &statements)?)
                 };
-                let mut page = PageWriter::new(&statements.collection, max_bytes)?;
+                let mut page =
+                    PageWriter::new(&statements.collection, projection.clone(), max_bytes)?;
                 let per_page = usize::try_from(statements.page.per_page).unwrap_or(usize::MAX);
                 let mut stmt = conn.prepare_cached(&statements.page_sql)?;
                 let mut rows = stmt.query(params_from_iter(statements.page_params()))?;
@@ -173,18 +174,23 @@ impl Service {
                 };
                 let mut records = Vec::new();
                 let mut cursors = Vec::new();
+                // Records are held until their relations are expanded: stop reading once
+                // they fill the page's budget (the one over it is then left out below).
+                let mut held_bytes = 0;
                 while let Some(row) = rows.next()? {
-                    if records.len() == per_page {
+                    if records.len() == per_page || held_bytes > max_bytes {
                         more = true;
                         break;
                     }
-                    records.push(RawRecord::from_row(row)?);
+                    let record = RawRecord::from_row(row)?;
+                    held_bytes += record.json_size();
+                    records.push(record);
                     cursors.push(statements.cursor_of(row)?);
                 }
                 drop(rows);
                 plan.apply(conn, &mut records)?;
                 for (record, cursor) in records.iter().zip(cursors) {
-                    if !page.push_with(|out, name| record.write(out, name))? {
+                    if !page.push_with(record.json_size(), |out, name| record.write(out, name))? {
                         more = true;
                         break;
                     }
@@ -194,10 +200,7 @@ impl Service {
                 Ok(page.finish(statements.page, total, next))
             })
             .await?;
-        match projection {
-            Some(projection) => projection.apply_to_page(&page),
-            None => Ok(page),
-        }
+        Ok(page)
     }
 
     /// The checked `expand` of a request for records of `collection`, if it names any.
