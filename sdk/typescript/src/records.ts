@@ -6,8 +6,18 @@ import type { Page } from "./types.js";
 export interface ListOptions {
   /** A filter expression: `rating >= 3 && (title ~ 'rust' || published = true)`. */
   filter?: string;
-  /** Comma-separated sort keys, `-` for descending: `-created_at,title`. */
+  /**
+   * Words to look for in the collection's `searchable` fields: only records holding every
+   * word (`word*` for words starting with it). Sort by `@rank` for the best matches first.
+   */
+  search?: string;
+  /** Comma-separated sort keys, `-` for descending: `-created_at,title`, or `@rank` with `search`. */
   sort?: string;
+  /**
+   * The `next_cursor` of the previous page: the records right after it in the same sort,
+   * whatever was written meanwhile (not with `page` or `@rank`).
+   */
+  after?: string;
   /** Page number from 1 (default 1). */
   page?: number;
   /** Items per page (server default 20, at most 500). */
@@ -73,7 +83,9 @@ export class Collection<R, C, U> {
     return this.http.call<Page<R>>("GET", this.base, {
       query: {
         filter: options.filter,
+        search: options.search,
         sort: options.sort,
+        after: options.after,
         page: options.page,
         per_page: options.perPage,
         skip_total: options.skipTotal ? true : undefined,
@@ -84,18 +96,26 @@ export class Collection<R, C, U> {
   }
 
   /**
-   * Every record matching `options`, page after page (`page` is where to start). Pages are
-   * fetched as the loop goes; records created or deleted meanwhile can shift pages.
+   * Every record matching `options`, page after page, fetched as the loop goes. Pages
+   * follow each other by cursor (`next_cursor`), so records written meanwhile neither
+   * repeat nor go missing; lists sorted by `@rank` have no cursor and follow page numbers
+   * (`page` is where they start).
    */
   async *all(options: ListOptions = {}): AsyncGenerator<R, void, undefined> {
+    let result = await this.list(options);
     let page = options.page ?? 1;
     for (;;) {
-      const result = await this.list({ ...options, page });
       yield* result.items;
+      if (result.next_cursor !== null) {
+        result = await this.list({ ...options, page: undefined, after: result.next_cursor });
+        continue;
+      }
+      const byRank = (options.sort ?? "").includes("@rank");
       const perPage = options.perPage ?? 20;
       const last = result.total_pages === null ? result.items.length < perPage : page >= result.total_pages;
-      if (last || result.items.length === 0) return;
+      if (!byRank || last || result.items.length === 0) return;
       page += 1;
+      result = await this.list({ ...options, page });
     }
   }
 

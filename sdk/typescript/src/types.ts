@@ -56,6 +56,10 @@ export interface Page<R> {
   total_items: number | null;
   /** Null when the list was asked with `skipTotal`. */
   total_pages: number | null;
+  /** Pass as `after` for the records after this page; null on the last page and in lists sorted by `@rank`. */
+  next_cursor: string | null;
+  /** `true` when the page stopped early at the server's byte budget for a page (16 MiB): the rest follows `next_cursor`. */
+  truncated?: boolean;
 }
 
 type ListPath<N extends string> = `/api/collections/${N}/records`;

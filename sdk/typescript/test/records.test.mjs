@@ -48,6 +48,40 @@ test("list filters, sorts and pages; all() walks every page", async () => {
   assert.deepEqual(none, []);
 });
 
+test("search finds records by their words; after and all() follow the cursor", async () => {
+  const client = await signedInClient();
+  const posts = client.collection("posts");
+  const word = `zebra${Date.now()}`;
+  for (let i = 1; i <= 5; i += 1) await posts.create({ title: `${word} number ${i}`, body: "plain words" });
+  await posts.create({ title: "unrelated", body: `not the ${word.slice(0, 4)} you want` });
+  const titles = (page) => page.items.map((r) => r.data.title);
+  const numbered = (...ns) => ns.map((n) => `${word} number ${n}`);
+
+  const found = await posts.list({ search: word, sort: "@rank" });
+  assert.equal(found.total_items, 5);
+  assert.deepEqual(titles(found).sort(), numbered(1, 2, 3, 4, 5));
+  assert.equal(found.next_cursor, null, "lists sorted by rank have no cursor");
+
+  const first = await posts.list({ search: word, sort: "title", perPage: 2 });
+  assert.deepEqual(titles(first), numbered(1, 2));
+  assert.equal(typeof first.next_cursor, "string");
+  const second = await posts.list({ search: word, sort: "title", perPage: 2, after: first.next_cursor });
+  assert.deepEqual(titles(second), numbered(3, 4));
+
+  // A record that sorts first, created mid-walk, would shift numbered pages by one (and
+  // repeat a record); the cursor walk goes on from where it was.
+  const walked = [];
+  for await (const record of posts.all({ search: word, sort: "title", perPage: 2 })) {
+    walked.push(record.data.title);
+    if (walked.length === 1) await posts.create({ title: `${word} number 0` });
+  }
+  assert.deepEqual(walked, numbered(1, 2, 3, 4, 5));
+
+  const ranked = [];
+  for await (const record of posts.all({ search: word, sort: "@rank", perPage: 4 })) ranked.push(record.data.title);
+  assert.deepEqual(ranked.sort(), numbered(0, 1, 2, 3, 4, 5));
+});
+
 test("bad input comes back as typed errors: 422 with fields, 400 for a bad filter", async () => {
   const client = await signedInClient();
   const posts = client.collection("posts");

@@ -19,8 +19,8 @@ struct Installed {
 
 fn posts_schema() -> Value {
     json!({"fields": [
-        {"name": "title", "type": "string", "required": true, "min_length": 1, "max_length": 200},
-        {"name": "body", "type": "text", "max_length": 100000},
+        {"name": "title", "type": "string", "required": true, "min_length": 1, "max_length": 200, "searchable": true},
+        {"name": "body", "type": "text", "max_length": 100000, "searchable": true},
         {"name": "slug", "type": "string", "unique": true, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
         {"name": "tags", "type": "list[string]", "max_length": 10},
         {"name": "published", "type": "boolean", "default": false, "indexed": true},
