@@ -175,11 +175,16 @@ async fn logout_revokes_only_that_token() {
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["email"], "out@example.com");
 
-    // Logout needs a token.
-    let response = server
-        .send(Method::POST, "/api/auth/logout", None, None)
-        .await;
-    assert_status_error(&response, StatusCode::UNAUTHORIZED, "unauthorized");
+    // Logout needs a token, and one of a live session: a revoked or made-up token is
+    // refused like on every other authenticated endpoint.
+    for token in [None, Some(first.as_str()), Some("not-a-token")] {
+        let response = server
+            .send(Method::POST, "/api/auth/logout", token, None)
+            .await;
+        assert_status_error(&response, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let (status, _) = server.get("/api/auth/me", Some(&second)).await;
+    assert_eq!(status, StatusCode::OK, "refused logouts revoke nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,7 +27,8 @@ pub struct CurrentUser(pub User);
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub User);
 
-/// The raw bearer token of the request, for logout.
+/// The raw bearer token of a signed-in request, for logout. Rejects with 401 when the
+/// request has no token, or one that is unknown, expired or revoked.
 #[derive(Debug, Clone)]
 pub struct BearerToken(pub String);
 
@@ -108,10 +109,17 @@ where
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+impl<S> FromRequestParts<S> for BearerToken
+where
+    Database: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        // The token must belong to a live session, as on every authenticated endpoint:
+        // a client holding a stale token learns so instead of seeing a success.
+        <CurrentUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         match bearer(parts)? {
             Some(token) => Ok(Self(token.to_owned())),
             None => Err(Error::unauthorized(
