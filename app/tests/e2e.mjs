@@ -210,6 +210,9 @@ test('an admin manages collections, records and functions, then logs out', async
     await page.fill('input[name=label]', 'Books')
     await page.fill('input[name=field-0-name]', 'title')
     await page.check('input[name=field-0-required]')
+    await page.click('[data-test=field-0-options-toggle]')
+    await page.check('input[name=field-0-searchable]')
+    assert.match(await page.locator('[data-test=field-0-options-toggle]').innerText(), /searchable/)
     await page.click('[data-test=add-field]')
     await page.selectOption('select[name=field-1-type]', 'int')
     // The server's per-field message shows on the field's row.
@@ -223,6 +226,8 @@ test('an admin manages collections, records and functions, then logs out', async
     await page.click('[data-test=save-collection]')
     await page.waitForURL(/\/admin\/collections\/books$/)
     await page.getByText('No records yet').waitFor()
+    // A searchable field gives the records page a search box.
+    await page.locator('input[name=search]').waitFor()
 
     // A record that breaks the rules shows the field's message; a good one is listed.
     allow(422, /\/api\/collections\/books\/records$/)
@@ -793,7 +798,7 @@ test('at 1440 px: the sidebar, the records table, bulk delete, columns, keys, AP
   assert.equal((await call('POST', '/api/collections', token, {
     name: 'articles',
     schema: { fields: [
-      { name: 'title', type: 'string', required: true, min_length: 1, max_length: 200 },
+      { name: 'title', type: 'string', required: true, min_length: 1, max_length: 200, searchable: true },
       { name: 'published', type: 'boolean' },
       { name: 'meta', type: 'json' },
       { name: 'rating', type: 'int' },
@@ -901,6 +906,18 @@ test('at 1440 px: the sidebar, the records table, bulk delete, columns, keys, AP
     assert.equal((await call('GET', `/api/collections/articles/records/${ids[3]}`, token)).status, 200)
     await articles.locator('[data-test=count]', { hasText: '23' }).waitFor()
     assert.equal(await page.locator('[data-test=bulk-bar]').count(), 0)
+
+    // The search box finds records by the words of their searchable fields, and says so
+    // in the address.
+    await page.fill('input[name=search]', 'article 07')
+    await page.click('form[role=search] button[type=submit]')
+    await page.waitForURL(/search=article/)
+    await table.locator(`tr[data-id="${ids[4]}"]`).waitFor({ state: 'detached' })
+    await table.locator(`tr[data-id="${ids[6]}"]`).waitFor()
+    assert.equal(await table.locator('tbody tr').count(), 1)
+    await page.fill('input[name=search]', '')
+    await page.click('form[role=search] button[type=submit]')
+    await table.locator(`tr[data-id="${ids[4]}"]`).waitFor()
 
     // API preview: the list and create requests, run as shown, work against this server.
     await page.fill('input[name=filter]', 'rating >= 20')

@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import ensure_venv, ensure_wrk, log  # noqa: E402
+from run import build_binaries, ensure_venv, ensure_wrk, log  # noqa: E402
 from servers import BenchError, PocketBase, Server, TinyBase, cleanup, expect, http  # noqa: E402
 from workloads import Result, Workload, run_wrk  # noqa: E402
 
@@ -277,12 +277,9 @@ def failures(results: dict) -> list[str]:
 
 
 def build(release: bool) -> Path:
-    target = ROOT / "target" / ("release" if release else "debug")
-    cmd = ["cargo", "build", "-p", "hello", "-p", "tinybase-e2e", "--bin", "hello",
-           "--bin", "bench_floor"] + (["--release"] if release else [])
-    log(" ".join(cmd))
-    subprocess.run(cmd, cwd=ROOT, check=True)
-    return target / "hello"
+    """examples/hello, built where cargo puts it (`CARGO_TARGET_DIR` respected)."""
+    hello, _floor = build_binaries(release)
+    return hello
 
 
 def parse_args(argv=None):

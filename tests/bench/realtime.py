@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -45,7 +46,8 @@ CACHE = HERE / ".cache"
 
 
 def build(release: bool) -> tuple[Path, Path]:
-    target = ROOT / "target" / ("release" if release else "debug")
+    # Where cargo puts them: `CARGO_TARGET_DIR` when set.
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / ("release" if release else "debug")
     cmd = ["cargo", "build", "-p", "hello", "-p", "tinybase-e2e", "--bin", "hello",
            "--bin", "bench_realtime"] + (["--release"] if release else [])
     log(" ".join(cmd))
