@@ -83,6 +83,13 @@ struct Connection {
 impl Connection {
     /// Serves requests until the client is done, too slow, or the server shuts down.
     async fn run(self, stream: TcpStream, mut stop: watch::Receiver<()>) {
+        // Responses written in several pieces (files, list pages, event streams) must not
+        // wait on Nagle's algorithm: its last small segment waited for the client's
+        // delayed acknowledgement, 40 ms per file download. hyper already gathers each
+        // response's head and body into as few writes as it can.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "could not turn off Nagle's algorithm on a connection");
+        }
         let watch = Watch::new(self.timeouts);
         let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(&watch)));
         let router = self.router;

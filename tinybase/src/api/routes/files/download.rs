@@ -27,6 +27,29 @@ use crate::{Error, Result};
 /// caches from serving one user's file to another.
 const CACHE_CONTROL: &str = "private, max-age=86400";
 
+/// Files up to this size are read in one go and sent in one piece. The storage streams in
+/// 8 KiB chunks, each read on a blocking thread: a 100 KiB image took a dozen hand-offs
+/// and writes. Larger files stream, so memory per download stays bounded.
+const WHOLE_FILE_BYTES: u64 = 256 * 1024;
+
+/// What a plain request opened of the object.
+enum Opened {
+    /// The whole object, read at once.
+    Whole(bytes::Bytes),
+    /// The object as a stream, not yet read.
+    Stream(ObjectStream),
+}
+
+/// What follows the first bytes of a plain request's object.
+enum Rest {
+    /// Nothing: they are the whole object.
+    None,
+    /// The rest of the opened stream.
+    Stream(ObjectStream),
+    /// The object was not opened (a conditional or ranged request): read the range.
+    Unopened,
+}
+
 /// An object's bytes as the store streams them.
 type ObjectStream = BoxStream<'static, object_store::Result<bytes::Bytes>>;
 
@@ -173,7 +196,18 @@ async fn serve(
         let Some(found) = store.whole(key).await? else {
             return Err(no_file());
         };
-        (found.meta.clone(), Some(found.into_stream()))
+        let meta = found.meta.clone();
+        let opened = if meta.size <= WHOLE_FILE_BYTES {
+            Opened::Whole(
+                found
+                    .bytes()
+                    .await
+                    .map_err(|err| Error::internal(format!("file storage: {err}")))?,
+            )
+        } else {
+            Opened::Stream(found.into_stream())
+        };
+        (meta, Some(opened))
     } else {
         let Some(meta) = store.head(key).await? else {
             return Err(no_file());
@@ -203,12 +237,14 @@ async fn serve(
                 .map_err(Error::internal)?,
         ));
     }
+    // `head` is what the type is read from; `rest` says where the body comes from.
     let (head, rest) = match opened {
-        Some(stream) => {
+        Some(Opened::Whole(bytes)) => (bytes, Rest::None),
+        Some(Opened::Stream(stream)) => {
             let (head, rest) = split_head(stream).await?;
-            (head, Some(rest))
+            (head, Rest::Stream(rest))
         }
-        None => (read_head(store, key, meta.size).await?, None),
+        None => (read_head(store, key, meta.size).await?, Rest::Unopened),
     };
     let mime = sniff::file_type(&head, name);
     let inline = !download && sniff::is_inline_safe(&mime);
@@ -260,16 +296,17 @@ async fn serve(
     let length = range.end - range.start;
     let body = match rest {
         // A plain request sends no Range header, so it always wants the whole object.
-        Some(rest) => futures_util::stream::once(async move { Ok(head) })
-            .chain(rest)
-            .boxed(),
-        None => store.get(key, Some(range)).await?.into_stream(),
+        Rest::None => Body::from(head),
+        Rest::Stream(rest) => {
+            Body::from_stream(futures_util::stream::once(async move { Ok(head) }).chain(rest))
+        }
+        Rest::Unopened => Body::from_stream(store.get(key, Some(range)).await?.into_stream()),
     };
     Ok(FileResponse(
         response
             .status(status)
             .header(header::CONTENT_LENGTH, length)
-            .body(Body::from_stream(body))
+            .body(body)
             .map_err(Error::internal)?,
     ))
 }
