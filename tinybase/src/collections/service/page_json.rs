@@ -138,7 +138,10 @@ impl PageWriter {
         if self.out.capacity() - self.out.len() >= size {
             return;
         }
-        let piece = std::mem::replace(&mut self.out, Vec::with_capacity(size.max(PIECE_BYTES)));
+        let mut piece = std::mem::replace(&mut self.out, Vec::with_capacity(size.max(PIECE_BYTES)));
+        // A piece cut short by a large record would otherwise keep its unused room for as
+        // long as the page is held.
+        piece.shrink_to_fit();
         self.done_bytes += piece.len();
         self.done.push(Bytes::from(piece));
     }
