@@ -368,9 +368,8 @@ fn new_collection(name: &str) -> Result<()> {
 
 fn init_logging(settings: &Settings) {
     // RUST_LOG, when set, wins: it is the usual way to debug one module.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("{},tower_http=info", settings.server.log_level))
-    });
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(log_directives(&settings.server.log_level)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -382,6 +381,17 @@ fn init_logging(settings: &Settings) {
     } else {
         builder.compact().try_init()
     };
+}
+
+/// The log filter for `server.log_level`. The access log (one line per request, from
+/// tower-http at `info`) follows the level like everything else, so `warn` turns it off;
+/// at `debug` and `trace` tower-http stays at `info`, because its own debug output is
+/// about HTTP plumbing, not the app.
+fn log_directives(level: &str) -> String {
+    match level {
+        "debug" | "trace" => format!("{level},tower_http=info"),
+        other => other.to_owned(),
+    }
 }
 
 fn write_config_if_missing(config: Option<&Path>) -> Result<()> {
@@ -495,4 +505,23 @@ fn prompt_new_password() -> Result<String> {
         return Err(Error::bad_request("the passwords do not match"));
     }
     Ok(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::filter::LevelFilter;
+
+    #[test]
+    fn the_access_log_follows_the_log_level() {
+        let most_verbose = |level: &str| EnvFilter::new(log_directives(level)).max_level_hint();
+        // `warn` hides the access log (tower-http's info lines) like every other info line.
+        assert_eq!(most_verbose("warn"), Some(LevelFilter::WARN));
+        assert_eq!(most_verbose("error"), Some(LevelFilter::ERROR));
+        assert_eq!(most_verbose("off"), Some(LevelFilter::OFF));
+        assert_eq!(most_verbose("info"), Some(LevelFilter::INFO));
+        assert_eq!(most_verbose("debug"), Some(LevelFilter::DEBUG));
+        // More verbose levels keep tower-http's own chatter out.
+        assert_eq!(log_directives("trace"), "trace,tower_http=info");
+    }
 }
