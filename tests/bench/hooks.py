@@ -25,7 +25,6 @@ Exits 1 when a request failed, after writing the report.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import ensure_wrk, log  # noqa: E402
+from run import cargo_out, ensure_wrk, log  # noqa: E402
 from servers import POSTS, BenchError, Server, TinyBase, cleanup, expect, http  # noqa: E402
 from workloads import CREATE_BODY, Result, Workload, run_wrk  # noqa: E402
 
@@ -57,9 +56,8 @@ VARIANTS = [
 
 
 def build(release: bool) -> Path:
-    """The end-to-end app, built where cargo puts it (`CARGO_TARGET_DIR` respected)."""
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    binary = target / ("release" if release else "debug") / "e2e-app"
+    """The end-to-end app, built where cargo puts it."""
+    binary = cargo_out(release) / "e2e-app"
     cmd = ["cargo", "build", "-p", "tinybase-e2e", "--bin", "e2e-app"] + (
         ["--release"] if release else [])
     log(" ".join(cmd))

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import ensure_venv, ensure_wrk, log  # noqa: E402
+from run import cargo_out, ensure_venv, ensure_wrk, log  # noqa: E402
 from servers import POSTS, BenchError, PocketBase, Server, TinyBase, cleanup  # noqa: E402
 from workloads import CREATE_BODY, Workload, run_wrk, smoke_check  # noqa: E402
 
@@ -46,8 +45,7 @@ CACHE = HERE / ".cache"
 
 
 def build(release: bool) -> tuple[Path, Path]:
-    # Where cargo puts them: `CARGO_TARGET_DIR` when set.
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / ("release" if release else "debug")
+    target = cargo_out(release)
     cmd = ["cargo", "build", "-p", "hello", "-p", "tinybase-e2e", "--bin", "hello",
            "--bin", "bench_realtime"] + (["--release"] if release else [])
     log(" ".join(cmd))

@@ -108,10 +108,16 @@ def ensure_venv(with_plot: bool) -> Path:
     return binary
 
 
+def cargo_out(release: bool) -> Path:
+    """Where cargo puts the binaries of a debug or release build (`CARGO_TARGET_DIR`
+    respected)."""
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    return target / ("release" if release else "debug")
+
+
 def build_binaries(release: bool) -> tuple[Path, Path]:
     """examples/hello and the floor server (package tinybase-e2e), built in one cargo run."""
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    out = target / ("release" if release else "debug")
+    out = cargo_out(release)
     binaries = (out / "hello", out / "bench_floor")
     cmd = ["cargo", "build", "-p", "hello", "-p", "tinybase-e2e", "--bin", "hello",
            "--bin", "bench_floor"] + (["--release"] if release else [])

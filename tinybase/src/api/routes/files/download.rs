@@ -32,14 +32,6 @@ const CACHE_CONTROL: &str = "private, max-age=86400";
 /// and writes. Larger files stream, so memory per download stays bounded.
 const WHOLE_FILE_BYTES: u64 = 256 * 1024;
 
-/// What a plain request opened of the object.
-enum Opened {
-    /// The whole object, read at once.
-    Whole(bytes::Bytes),
-    /// The object as a stream, not yet read.
-    Stream(ObjectStream),
-}
-
 /// What follows the first bytes of a plain request's object.
 enum Rest {
     /// Nothing: they are the whole object.
@@ -192,20 +184,22 @@ async fn serve(
 ) -> Result<FileResponse> {
     let plain =
         !headers.contains_key(header::IF_NONE_MATCH) && !headers.contains_key(header::RANGE);
+    // `head` is what the type is read from; `rest` says where the body comes from. A plain
+    // request always sends the object (it has no If-None-Match), so it reads it at once.
     let (meta, opened) = if plain {
         let Some(found) = store.whole(key).await? else {
             return Err(no_file());
         };
         let meta = found.meta.clone();
         let opened = if meta.size <= WHOLE_FILE_BYTES {
-            Opened::Whole(
-                found
-                    .bytes()
-                    .await
-                    .map_err(|err| Error::internal(format!("file storage: {err}")))?,
-            )
+            let whole = found
+                .bytes()
+                .await
+                .map_err(|err| Error::internal(format!("file storage: {err}")))?;
+            (whole, Rest::None)
         } else {
-            Opened::Stream(found.into_stream())
+            let (head, rest) = split_head(found.into_stream()).await?;
+            (head, Rest::Stream(rest))
         };
         (meta, Some(opened))
     } else {
@@ -237,13 +231,8 @@ async fn serve(
                 .map_err(Error::internal)?,
         ));
     }
-    // `head` is what the type is read from; `rest` says where the body comes from.
     let (head, rest) = match opened {
-        Some(Opened::Whole(bytes)) => (bytes, Rest::None),
-        Some(Opened::Stream(stream)) => {
-            let (head, rest) = split_head(stream).await?;
-            (head, Rest::Stream(rest))
-        }
+        Some(opened) => opened,
         None => (read_head(store, key, meta.size).await?, Rest::Unopened),
     };
     let mime = sniff::file_type(&head, name);
