@@ -178,29 +178,39 @@ pub(crate) struct Due {
     pub(crate) retry_until: DateTime<Utc>,
 }
 
-/// The webhook's due delivery to send first: oldest due time, then change order. First
-/// attempts thus go out in commit order; a retry waits its turn by its due time.
+/// The webhook's first `limit` due deliveries, in the order to send them: oldest due
+/// time, then change order. First attempts thus go out in commit order; a retry waits its
+/// turn by its due time.
 pub(crate) fn next_due(
     conn: &Connection,
     webhook_id: &str,
     at: DateTime<Utc>,
-) -> Result<Option<Due>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, event, body, attempts, retry_until FROM webhook_deliveries
-             WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-             ORDER BY next_attempt_at, seq LIMIT 1",
+    limit: usize,
+) -> Result<Vec<Due>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, event, body, attempts, retry_until FROM webhook_deliveries
+         WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
+         ORDER BY next_attempt_at, seq LIMIT ?3",
+    )?;
+    let due = stmt
+        .query_map(
+            params![
+                webhook_id,
+                format_timestamp(at),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            |row| {
+                Ok(Due {
+                    id: row.get(0)?,
+                    event: row.get(1)?,
+                    body: row.get(2)?,
+                    attempts: row.get(3)?,
+                    retry_until: parse_timestamp(&row.get::<_, String>(4)?)?,
+                })
+            },
         )?
-        .query_row(params![webhook_id, format_timestamp(at)], |row| {
-            Ok(Due {
-                id: row.get(0)?,
-                event: row.get(1)?,
-                body: row.get(2)?,
-                attempts: row.get(3)?,
-                retry_until: parse_timestamp(&row.get::<_, String>(4)?)?,
-            })
-        })
-        .optional()?)
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(due)
 }
 
 /// When the webhook's next pending delivery is due, if it has one.
