@@ -130,8 +130,9 @@ async function openPage({ viewport = { width: 1280, height: 900 }, colorScheme =
     const reason = r.failure()?.errorText
     // Chromium cancels a pending icon download when the address changes and fetches it again.
     if (reason === 'net::ERR_ABORTED' && r.url() === `${base}/admin/favicon.svg`) return
-    // Leaving the records page closes its realtime stream, which aborts the request.
-    if (reason === 'net::ERR_ABORTED' && new URL(r.url()).pathname === '/api/realtime') return
+    // Leaving the records page closes its realtime stream, which aborts the request (and
+    // the stream's subscription request, when the page is left that quickly).
+    if (reason === 'net::ERR_ABORTED' && /^\/api\/realtime(\/[0-9a-f]+\/subscriptions)?$/.test(new URL(r.url()).pathname)) return
     problems.push(`request failed: ${r.method()} ${r.url()}: ${reason}`)
   })
   page.on('response', (r) => {
@@ -169,13 +170,26 @@ async function call(method, path, token, body) {
   return { status: r.status, body: text ? JSON.parse(text) : null }
 }
 
-/** The admin's API token: one login for all tests, which stay under the login rate limit. */
+/** The admin's session (token, expiry, user): one login for all tests, which stay under the login rate limit. */
 let adminLogin
-async function adminToken() {
+async function adminSession() {
   adminLogin ??= call('POST', '/api/auth/login', null, ADMIN)
   const { status, body } = await adminLogin
   assert.equal(status, 200)
-  return body.token
+  return body
+}
+
+/** The admin's API token. */
+async function adminToken() {
+  return (await adminSession()).token
+}
+
+/**
+ * Signs the loaded page in as a sign-in would: `session` (a login answer) where the UI's
+ * client keeps it (`@tinybase/client`'s LocalStorageTokenStore, key `tinybase.admin.session`).
+ */
+async function storeSession(page, session) {
+  await page.evaluate((s) => localStorage.setItem('tinybase.admin.session', s), JSON.stringify(session))
 }
 
 async function login(page, email, password) {
@@ -312,7 +326,7 @@ test('the records page shows records created and deleted elsewhere as they happe
     // Signed in with the test's token (a browser login would count against the rate limit).
     await page.goto(`${base}/admin/login`)
     await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
-    await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
+    await storeSession(page, await adminSession())
     await page.goto(`${base}/admin/collections`)
     await page.locator('[data-test=sidebar]').getByRole('link', { name: 'notes' }).click()
     const table = page.locator('[data-test=records-table]')
@@ -372,7 +386,8 @@ test('an expired session sends the admin back to the login page', async () => {
     allow(401, /\/api\//)
     await page.goto(`${base}/admin/login`)
     await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
-    await page.evaluate(() => localStorage.setItem('tinybase.admin.token', 'tb_not_a_real_token'))
+    // A session whose token the server does not know (expired, or revoked elsewhere).
+    await storeSession(page, { ...(await adminSession()), token: 'tb_not_a_real_token' })
     await page.goto(`${base}/admin/collections/books`)
     await page.waitForURL(/\/admin\/login/)
     await page.getByText('Your session has expired').waitFor()
@@ -816,7 +831,7 @@ test('at 1440 px: the sidebar, the records table, bulk delete, columns, keys, AP
   await withPage('wide', { viewport: { width: 1440, height: 900 }, permissions: ['clipboard-read', 'clipboard-write'] }, async (page) => {
     await page.goto(`${base}/admin/login`)
     await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
-    await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
+    await storeSession(page, await adminSession())
     await page.goto(`${base}/admin/collections`)
 
     // The sidebar lists every collection with its record count, and its search box filters them.
@@ -998,7 +1013,7 @@ test('an admin uploads an image, sees its preview, is told a fake image is refus
   await withPage('file-upload', {}, async (page, allow) => {
     await page.goto(`${base}/admin/login`)
     await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
-    await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
+    await storeSession(page, await adminSession())
     await page.goto(`${base}/admin/collections/photos`)
     const form = page.locator('[data-test=record-form]')
 
@@ -1042,11 +1057,11 @@ test('an admin uploads an image, sees its preview, is told a fake image is refus
   })
 })
 
-/** Signs the page in with the test's admin token (a browser login would count against the rate limit). */
-async function signIn(page, token) {
+/** Signs the page in with the test's admin session (a browser login would count against the rate limit). */
+async function signIn(page) {
   await page.goto(`${base}/admin/login`)
   await page.locator('input[name=email]').waitFor() // the page is loaded: leaving aborts nothing
-  await page.evaluate((t) => localStorage.setItem('tinybase.admin.token', t), token)
+  await storeSession(page, await adminSession())
 }
 
 test('the record drawer: an input per field type, a relation picker, errors beside their fields, save and delete', async () => {
@@ -1082,7 +1097,7 @@ test('the record drawer: an input per field type, a relation picker, errors besi
     page.on('request', (r) => {
       if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/collections/essays/records') posts++
     })
-    await signIn(page, token)
+    await signIn(page)
     await page.goto(`${base}/admin/collections/essays`)
     await page.getByText('No records yet').waitFor()
 
@@ -1282,7 +1297,7 @@ test('the schema editor reorders fields by dragging and by keyboard, and saves t
   const order = async () => (await call('GET', '/api/collections/ordered', token)).body.schema.fields.map((f) => f.name)
 
   await withPage('reorder', { viewport: { width: 1440, height: 900 } }, async (page, allow) => {
-    await signIn(page, token)
+    await signIn(page)
     await page.goto(`${base}/admin/collections/ordered/edit`)
     await page.locator('input[name=field-3-name]').waitFor()
     const names = () => page.locator('[data-test=field-row] input[aria-label="Field name"]').evaluateAll((is) => is.map((i) => i.value))
@@ -1355,7 +1370,7 @@ test('the dashboard: counts, calls per hour, recent failures, next runs, server 
   const version = (await call('GET', '/api/health')).body.version
 
   await withPage('dashboard', { viewport: { width: 1440, height: 900 } }, async (page) => {
-    await signIn(page, token)
+    await signIn(page)
     await page.goto(`${base}/admin/`)
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor()
     const stat = (name) => page.locator(`[data-test=stat-${name}] .stat-value`)

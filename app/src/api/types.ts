@@ -5,7 +5,6 @@ import type { components } from './schema'
 type S = components['schemas']
 
 export type User = S['User']
-export type LoginResponse = S['AuthResponse']
 export type CreateUser = S['CreateUser']
 export type UpdateUser = S['UpdateUser']
 export type Collection = S['Collection']
@@ -25,6 +24,7 @@ export type NewSchedule = S['NewSchedule']
 export type ScheduleChanges = S['ScheduleChanges']
 export type ScheduleConfig = S['ScheduleConfig']
 export type Webhook = S['Webhook']
+export type WebhookChanges = S['WebhookChanges']
 export type DeliveryAttempt = S['DeliveryAttempt']
 
 /** Every list answer: `{items, page, per_page, total_items, total_pages}`. */

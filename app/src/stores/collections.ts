@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { api } from '../api/client'
+import { tb, unwrap } from '../api/tinybase'
 import type { Collection } from '../api/types'
 
 /**
@@ -14,13 +14,13 @@ export const useCollections = defineStore('collections', () => {
 
   async function load() {
     try {
-      const list = (await api.get('/api/collections', { query: { per_page: 500 } })).items
+      const list = (await unwrap(tb.api.GET('/api/collections', { params: { query: { per_page: 500 } } }))).items
       items.value = list
       error.value = null
       // One small request per collection: the list answer carries no counts.
       await Promise.all(list.map(async (c) => {
         try {
-          const page = await api.get('/api/collections/{name}/records', { params: { name: c.name }, query: { per_page: 1 } })
+          const page = await tb.collection(c.name).list({ perPage: 1 })
           // Totals are null only with skip_total, which this request never asks for.
           counts.value[c.name] = page.total_items ?? 0
         } catch {

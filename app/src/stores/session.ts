@@ -1,85 +1,85 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { LoginResponse, User } from '../api/types'
-import { ApiError, request } from '../api/client'
+import type { Session, User } from '@tinybase/client'
+import { TinyBaseError, onForbidden, tb, tokenStore } from '../api/tinybase'
 import { router } from '../router'
 
-const KEY = 'tinybase.admin.token'
-
+/**
+ * The signed-in admin. The session itself (token and user, kept in localStorage) belongs
+ * to the client; this store mirrors it for the views and the router, and sends the admin
+ * to the login page when the client signs out because the server refused the token.
+ */
 export const useSession = defineStore('session', () => {
-  const token = ref<string | null>(localStorage.getItem(KEY))
+  const token = ref<string | null>(tb.auth.session?.token ?? null)
+  // Null until this page load asked the server (`loadMe`) or signed in.
   const user = ref<User | null>(null)
   const notice = ref<string | null>(null)
   const loggedIn = computed(() => token.value !== null)
 
-  function set(newToken: string | null) {
-    token.value = newToken
-    if (newToken) localStorage.setItem(KEY, newToken)
-    else localStorage.removeItem(KEY)
-  }
+  tb.auth.onChange((session, reason) => {
+    token.value = session?.token ?? null
+    if (session === null) user.value = null
+    // A 401 to the session's token: signed out elsewhere, expired, or the user is gone.
+    if (reason === 'expired') toLogin('Your session has expired. Please sign in again.')
+  })
+  onForbidden(() => expired('This account is no longer an admin.'))
 
   /** Signs in; resolves to an `mfa_token` when the account also needs a TOTP code. */
   async function login(email: string, password: string): Promise<string | null> {
-    let res: LoginResponse
+    let session: Session
     try {
-      res = await request<LoginResponse>('POST', '/api/auth/login', {
-        body: { email, password },
-        auth: false,
-      })
+      session = await tb.auth.login({ email, password })
     } catch (e) {
-      if (e instanceof ApiError && e.code === 'mfa_required' && typeof e.details.mfa_token === 'string') {
+      if (e instanceof TinyBaseError && e.code === 'mfa_required' && typeof e.details?.mfa_token === 'string') {
         return e.details.mfa_token
       }
       throw e
     }
-    await start(res)
+    await start(session)
     return null
   }
 
   /** The second step of a sign-in with TOTP. */
   async function verifyMfa(mfaToken: string, code: string) {
-    const res = await request<LoginResponse>('POST', '/api/auth/mfa/verify', {
-      body: { mfa_token: mfaToken, code },
-      auth: false,
-    })
-    await start(res)
+    await start(await tb.auth.verifyMfa(mfaToken, code))
   }
 
-  async function start(res: LoginResponse) {
-    if (!res.user.is_admin) {
+  async function start(session: Session) {
+    if (!session.user.is_admin) {
       // Do not keep a token for an account that cannot use this UI.
-      await fetch('/api/auth/logout', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${res.token}` },
-      }).catch(() => undefined)
+      await tb.auth.logout().catch(() => undefined)
       throw new Error('This account is not an admin.')
     }
-    set(res.token)
-    user.value = res.user
+    user.value = session.user
     notice.value = null
   }
 
   async function loadMe() {
     if (!token.value || user.value) return
-    user.value = await request<User>('GET', '/api/auth/me')
+    user.value = await tb.auth.me()
   }
 
   async function logout() {
     try {
-      if (token.value) await request<void>('POST', '/api/auth/logout', { body: {} })
+      await tb.auth.logout()
     } catch {
-      // Logging out locally is enough when the server no longer knows the token.
+      // Logging out locally is enough when the server cannot be reached.
     }
-    set(null)
-    user.value = null
     await router.push({ name: 'login' })
   }
 
-  /** Called on a 401 (or a 403): forget the token and go to the login page. */
-  function expired(message = 'Your session has expired. Please sign in again.') {
+  /** Forgets the session without asking the server, and goes to the login page. */
+  function expired(message: string) {
     if (!token.value) return
-    set(null)
+    // Not `tb.auth.logout()`: the server would be asked, and concurrent requests that
+    // still carry the token would then see a 401 ("expired") instead.
+    tokenStore.save(null)
+    token.value = null
     user.value = null
+    toLogin(message)
+  }
+
+  function toLogin(message: string) {
     notice.value = message
     const current = router.currentRoute.value
     if (current.name !== 'login') {
@@ -87,5 +87,5 @@ export const useSession = defineStore('session', () => {
     }
   }
 
-  return { token, user, notice, loggedIn, login, verifyMfa, loadMe, logout, expired }
+  return { token, user, notice, loggedIn, login, verifyMfa, loadMe, logout }
 })

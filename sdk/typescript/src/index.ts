@@ -33,3 +33,4 @@ export {
   type User,
 } from "./session.js";
 export type * from "./types.js";
+export { type ApiResult, unwrap } from "./unwrap.js";

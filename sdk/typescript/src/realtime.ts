@@ -32,10 +32,15 @@ export interface SubscribeOptions {
   onError?: (error: TinyBaseError) => void;
   /** Each time the stream (re)connects, with its client id. */
   onConnect?: (clientId: string) => void;
+  /**
+   * The stream dropped after it had connected (network, server restart); a reconnect
+   * follows by itself and {@link onConnect} says when it is back. For a "live" indicator.
+   */
+  onDisconnect?: () => void;
 }
 
 /** The callbacks of a channel subscription (channel messages are not replayed). */
-export type ChannelOptions = Pick<SubscribeOptions, "onError" | "onConnect">;
+export type ChannelOptions = Pick<SubscribeOptions, "onError" | "onConnect" | "onDisconnect">;
 
 /** What a stream is subscribed to: a collection's records, or a channel functions publish on. */
 export type Topic = { collection: string } | { channel: string };
@@ -57,6 +62,8 @@ export class Subscription<R> {
   /** A reset was reported for a forgotten client id; the server's own would repeat it. */
   private resetAnnounced = false;
   private ready: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  /** The stream is open and subscribed (between `connected` and its end). */
+  private connected = false;
 
   /** @internal Use `client.subscribe`. */
   constructor(
@@ -121,6 +128,11 @@ export class Subscription<R> {
         // Anything else (network, 5xx, 429) is worth another try.
       }
       if (this.closed) break;
+      // Said once per drop, not for each failed reconnect while the server is away.
+      if (this.connected) {
+        this.connected = false;
+        this.options.onDisconnect?.();
+      }
       const wait = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
       attempt += 1;
       await new Promise((resolve) => setTimeout(resolve, wait));
@@ -159,6 +171,7 @@ export class Subscription<R> {
             this.options.onReset?.();
           }
         }
+        this.connected = true;
         this.options.onConnect?.(clientId);
         this.ready?.resolve();
         this.ready = undefined;

@@ -82,20 +82,28 @@ test("a dropped stream reconnects with Last-Event-ID and gets what it missed", a
   const reader = newClient({ fetch: net.fetch });
   const events = [];
   const connects = [];
+  let disconnects = 0;
   const subscription = await reader.subscribe(
     "posts",
-    { filter: `owner_id = '${writer.auth.user.id}'`, onConnect: (id) => connects.push(id) },
+    {
+      filter: `owner_id = '${writer.auth.user.id}'`,
+      onConnect: (id) => connects.push(id),
+      onDisconnect: () => disconnects++,
+    },
     (e) => events.push(e),
   );
   try {
     const first = await writer.collection("posts").create({ title: "before the drop" });
     await until(() => events.length === 1);
     const seen = subscription.lastEventId;
+    assert.equal(disconnects, 0);
 
     net.drop();
+    await until(() => disconnects === 1);
     const missed = await writer.collection("posts").create({ title: "while away" });
     net.release();
     await until(() => events.length === 2);
+    assert.equal(disconnects, 1, "one drop is reported once");
 
     assert.deepEqual(events.map((e) => e.record.id), [first.id, missed.id]);
     assert.equal(net.streams.length, 2);

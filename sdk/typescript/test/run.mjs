@@ -46,7 +46,9 @@ process.env.SDK_TEST_MAIL_DUMP = join(workspace, "tests/peers/mail_dump.py");
 const logFile = join(data, "server.log");
 const { openSync } = await import("node:fs");
 const log = openSync(logFile, "w");
-const server = spawn(join(workspace, "target/debug/blog"), ["serve", "--host", "127.0.0.1", "--port", "0"], {
+// cargo put it in CARGO_TARGET_DIR when that is set, as the build above did.
+const target = process.env.CARGO_TARGET_DIR || join(workspace, "target");
+const server = spawn(join(target, "debug/blog"), ["serve", "--host", "127.0.0.1", "--port", "0"], {
   env: {
     ...process.env,
     TINYBASE_DB_URL: join(data, "sdk.db"),
