@@ -16,10 +16,10 @@ pub const MAX_PER_PAGE: u32 = 500;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub struct PageRequest {
     /// Page number, from 1 (default 1).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub page: Option<u32>,
     /// Items per page (default 20, at most 500; larger values are clamped).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub per_page: Option<u32>,
 }
 

@@ -117,7 +117,7 @@ export interface paths {
                     function_name?: string;
                     /** @description Page number, from 1 (default 1). */
                     page?: number;
-                    /** @description Items per page (default 20, at most 500). */
+                    /** @description Items per page (default 20, at most 500; larger values are clamped). */
                     per_page?: number;
                     /** @description Only calls started at or after this time (RFC 3339). */
                     since?: string;
@@ -325,7 +325,7 @@ export interface paths {
                     is_active?: boolean;
                     /** @description Page number, from 1 (default 1). */
                     page?: number;
-                    /** @description Items per page (default 20, at most 500). */
+                    /** @description Items per page (default 20, at most 500; larger values are clamped). */
                     per_page?: number;
                 };
                 header?: never;
@@ -533,7 +533,7 @@ export interface paths {
                 query?: {
                     /** @description Page number, from 1 (default 1). */
                     page?: number;
-                    /** @description Items per page (default 20, at most 500). */
+                    /** @description Items per page (default 20, at most 500; larger values are clamped). */
                     per_page?: number;
                     /** @description Only users whose email contains this text (case-insensitive). */
                     search?: string;
@@ -1274,7 +1274,10 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            /** @description Email and password, for registering and logging in. */
+            /**
+             * @description Email and password, for logging in. Any strings: a wrong one is a failed login (401),
+             *     not a malformed request.
+             */
             requestBody: {
                 content: {
                     "application/json": components["schemas"]["Credentials"];
@@ -2137,10 +2140,10 @@ export interface paths {
                 path?: never;
                 cookie?: never;
             };
-            /** @description Email and password, for registering and logging in. */
+            /** @description Email and password of a new account. */
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["Credentials"];
+                    "application/json": components["schemas"]["NewAccount"];
                 };
             };
             responses: {
@@ -2575,7 +2578,7 @@ export interface paths {
                     filter?: string;
                     /** @description Page number, from 1 (default 1). */
                     page?: number;
-                    /** @description Items per page (default 20, at most 500). */
+                    /** @description Items per page (default 20, at most 500; larger values are clamped). */
                     per_page?: number;
                     /**
                      * @description Words to look for in the collection's `searchable` fields: only records holding
@@ -3231,7 +3234,7 @@ export interface components {
         };
         /** @description Record writes to run together. */
         BatchRequest: {
-            /** @description The writes, run in order (at most 100). */
+            /** @description The writes, run in order (1 to 100). */
             requests: components["schemas"]["BatchItem"][];
         };
         /** @description The answers, one per request and in the same order. */
@@ -3250,7 +3253,7 @@ export interface components {
             page?: number | null;
             /**
              * Format: uint32
-             * @description Items per page (default 20, at most 500).
+             * @description Items per page (default 20, at most 500; larger values are clamped).
              */
             per_page?: number | null;
             /**
@@ -3401,7 +3404,7 @@ export interface components {
         };
         /** @description A user for an admin to create. */
         CreateUser: {
-            /** @description Email address. */
+            /** @description Email address (case and surrounding spaces, tabs and line breaks are ignored). */
             email: string;
             /**
              * @description Count the email as verified from the start (default false).
@@ -3413,14 +3416,17 @@ export interface components {
              * @default false
              */
             is_admin: boolean;
-            /** @description Password, at least 8 characters. */
+            /** @description Password, 8 to 256 characters. */
             password: string;
         };
-        /** @description Email and password, for registering and logging in. */
+        /**
+         * @description Email and password, for logging in. Any strings: a wrong one is a failed login (401),
+         *     not a malformed request.
+         */
         Credentials: {
             /** @description Email address (case and surrounding spaces are ignored). */
             email: string;
-            /** @description Password, at least 8 characters. */
+            /** @description Password. */
             password: string;
         };
         /** @description A delivery after `redeliver`. */
@@ -3757,10 +3763,17 @@ export interface components {
             /** @description `details.mfa_token` of the login's 401 `mfa_required` answer. */
             mfa_token: string;
         };
+        /** @description Email and password of a new account. */
+        NewAccount: {
+            /** @description Email address (case and surrounding spaces, tabs and line breaks are ignored). */
+            email: string;
+            /** @description Password, 8 to 256 characters. */
+            password: string;
+        };
         /** @description A collection to create. */
         NewCollection: {
             /**
-             * @description Human-friendly name.
+             * @description Human-friendly name (at most 200 characters).
              * @default null
              */
             label: string | null;
@@ -3807,9 +3820,9 @@ export interface components {
         };
         /** @description A webhook to create. */
         NewWebhook: {
-            /** @description Existing collections whose record changes it gets (at least one). */
+            /** @description Existing collections whose record changes it gets (1 to 100, no repeats). */
             collections: string[];
-            /** @description Which changes it gets: `create`, `update`, `delete` (at least one). */
+            /** @description Which changes it gets: `create`, `update`, `delete` (at least one, no repeats). */
             events: string[];
             /**
              * @description Whether it gets deliveries (default true).
@@ -3993,12 +4006,12 @@ export interface components {
         PasswordChange: {
             /** @description The password in use now. */
             current_password: string;
-            /** @description The new password, at least 8 characters. */
+            /** @description The new password, 8 to 256 characters. */
             new_password: string;
         };
         /** @description A token from a password-reset mail and the new password. */
         PasswordResetConfirm: {
-            /** @description The new password, at least 8 characters. */
+            /** @description The new password, 8 to 256 characters. */
             new_password: string;
             /** @description The token from the mail. */
             token: string;
@@ -4111,7 +4124,7 @@ export interface components {
             page?: number | null;
             /**
              * Format: uint32
-             * @description Items per page (default 20, at most 500).
+             * @description Items per page (default 20, at most 500; larger values are clamped).
              */
             per_page?: number | null;
             /**
@@ -4351,7 +4364,7 @@ export interface components {
             page?: number | null;
             /**
              * Format: uint32
-             * @description Items per page (default 20, at most 500).
+             * @description Items per page (default 20, at most 500; larger values are clamped).
              */
             per_page?: number | null;
         };
@@ -4411,7 +4424,7 @@ export interface components {
             email_verified?: boolean | null;
             /** @description Promote or demote. The last admin cannot be demoted. */
             is_admin?: boolean | null;
-            /** @description New password; signs the user out of every session. */
+            /** @description New password, 8 to 256 characters; signs the user out of every session. */
             password?: string | null;
         };
         /** @description A user account as clients see it. The password hash never leaves the database. */
@@ -4449,7 +4462,7 @@ export interface components {
             page?: number | null;
             /**
              * Format: uint32
-             * @description Items per page (default 20, at most 500).
+             * @description Items per page (default 20, at most 500; larger values are clamped).
              */
             per_page?: number | null;
             /** @description Only users whose email contains this text (case-insensitive). */
@@ -4486,12 +4499,12 @@ export interface components {
         /** @description Changes to a webhook; omitted fields stay as they are. */
         WebhookChanges: {
             /**
-             * @description New collections.
+             * @description New collections (1 to 100, no repeats).
              * @default null
              */
             collections: string[] | null;
             /**
-             * @description New events.
+             * @description New events (at least one, no repeats).
              * @default null
              */
             events: string[] | null;

@@ -9,6 +9,8 @@ use crate::collections::{FieldSpec, FieldType, LoadedCollection};
 
 /// Adds every collection's schemas and paths to an OpenAPI document (as JSON).
 pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollection>]) {
+    let list = doc["paths"][LIST_TEMPLATE].clone();
+    let item = doc["paths"][ITEM_TEMPLATE].clone();
     for loaded in collections {
         let collection = &loaded.collection;
         let type_name = pascal_case(&collection.name);
@@ -44,16 +46,19 @@ pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollecti
                 schemas.insert(name, schema);
             }
         }
-        if let Some(paths) = object_at(doc, &["paths"]) {
-            let base = format!("/api/collections/{}/records", collection.name);
-            paths.insert(
+        let base = format!("/api/collections/{}/records", collection.name);
+        let paths = [
+            (
                 base.clone(),
-                list_path(&collection.name, &type_name, fields),
-            );
-            paths.insert(
+                typed_path(&list, &collection.name, &type_name, fields, false),
+            ),
+            (
                 format!("{base}/{{id}}"),
-                item_path(&collection.name, &type_name, fields),
-            );
+                typed_path(&item, &collection.name, &type_name, fields, true),
+            ),
+        ];
+        if let Some(doc_paths) = object_at(doc, &["paths"]) {
+            doc_paths.extend(paths);
         }
     }
 }
@@ -245,10 +250,11 @@ fn create_schema(name: &str, fields: &[FieldSpec]) -> Value {
 
 fn update_schema(name: &str, fields: &[FieldSpec]) -> Value {
     object_schema(
-        format!("Changes to a `{name}` record; null removes a field."),
+        format!("Changes to a `{name}` record; null removes an optional field."),
         fields,
         |_| false,
-        |_| true,
+        // A required field cannot be removed: null for it is refused (422).
+        |field| !field.required,
         true,
     )
 }
@@ -339,13 +345,18 @@ fn list_schema(name: &str, type_name: &str) -> Value {
 fn multipart_body(type_name: &str, fields: &[FieldSpec], creating: bool) -> Value {
     let json_type = if creating { "Create" } else { "Update" };
     let mut properties = Map::new();
+    // Described as the JSON body's object, sent as an `application/json` part (the
+    // encoding below), so generated clients and fuzzers send data the server accepts.
     properties.insert(
         "data".into(),
-        json!({"type": "string", "description": format!(
-            "The record's data as JSON: a `{type_name}{json_type}`."
-        )}),
+        component_ref(&format!("{type_name}{json_type}")),
     );
     let mut required = Vec::new();
+    // Without a `data` part the record's fields are all absent: fine for an update, and
+    // for a create only when no field outside the file parts is required.
+    if creating && fields.iter().any(|f| f.required && !f.field_type.is_file()) {
+        required.push("data".to_owned());
+    }
     for field in fields.iter().filter(|f| f.field_type.is_file()) {
         let file = json!({"type": "string", "format": "binary"});
         let (schema, note) = if field.field_type == FieldType::ListFile {
@@ -374,165 +385,148 @@ fn multipart_body(type_name: &str, fields: &[FieldSpec], creating: bool) -> Valu
         }
     }
     json!({
-        "schema": {"type": "object", "properties": properties, "required": required},
+        // Any other part is refused (422), so the schema admits no other.
+        "schema": {
+            "type": "object",
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        },
         "encoding": {"data": {"contentType": "application/json"}},
     })
 }
 
-fn json_body(schema: Value) -> Value {
-    json!({ "content": { "application/json": { "schema": schema } } })
+/// The routes' document describes records through the generic `{name}` paths, from the
+/// typed query extractors and handlers of `routes/records`. Each collection's paths are
+/// copies of these with the collection's own schemas put in, so parameters, their
+/// bounds, security and error answers are written once.
+const LIST_TEMPLATE: &str = "/api/collections/{name}/records";
+/// The generic path of one record; see [`LIST_TEMPLATE`].
+const ITEM_TEMPLATE: &str = "/api/collections/{name}/records/{id}";
+
+/// What one operation of a collection's paths is about.
+struct Operation {
+    /// `list`, `create`, `get`, `update` or `delete`.
+    verb: &'static str,
+    /// The success status and the component its JSON body is (none for 204).
+    answer: Option<(&'static str, String)>,
+    /// The request body: `Some(true)` a create, `Some(false)` an update.
+    body: Option<bool>,
 }
 
-fn error_response() -> Value {
-    let mut response = json_body(component_ref("ErrorEnvelope"));
-    if let Some(object) = response.as_object_mut() {
-        object.insert(
-            "description".into(),
-            json!("An error, in the standard envelope."),
+fn operation(item: bool, method: &str, type_name: &str) -> Option<Operation> {
+    let (verb, answer, body) = match (item, method) {
+        (false, "get") => ("list", Some(("200", "RecordList")), None),
+        (false, "post") => ("create", Some(("201", "Record")), Some(true)),
+        (true, "get") => ("get", Some(("200", "Record")), None),
+        (true, "patch") => ("update", Some(("200", "Record")), Some(false)),
+        (true, "delete") => ("delete", None, None),
+        _ => return None,
+    };
+    Some(Operation {
+        verb,
+        answer: answer.map(|(status, kind)| (status, format!("{type_name}{kind}"))),
+        body,
+    })
+}
+
+/// A collection's copy of the generic path `template` (`item`: the one-record path).
+fn typed_path(
+    template: &Value,
+    name: &str,
+    type_name: &str,
+    fields: &[FieldSpec],
+    item: bool,
+) -> Value {
+    let mut path = template.clone();
+    let Some(methods) = path.as_object_mut() else {
+        return path;
+    };
+    drop_name_parameter(methods.get_mut("parameters"));
+    for (method, op) in methods.iter_mut() {
+        let Some(about) = operation(item, method, type_name) else {
+            continue;
+        };
+        let Some(op) = op.as_object_mut() else {
+            continue;
+        };
+        drop_name_parameter(op.get_mut("parameters"));
+        let plural = if about.verb == "list" { "s" } else { "" };
+        let summary = match about.verb {
+            "list" => format!("List `{name}` records"),
+            "create" => format!("Create a `{name}` record"),
+            "get" => format!("Get a `{name}` record"),
+            "update" => format!("Change a `{name}` record"),
+            _ => format!("Delete a `{name}` record"),
+        };
+        op.insert("tags".into(), json!([format!("collection: {name}")]));
+        op.insert("summary".into(), json!(summary));
+        op.insert(
+            "operationId".into(),
+            json!(format!("{}_{name}_record{plural}", about.verb)),
         );
+        if let Some(creating) = about.body {
+            let json_type = if creating { "Create" } else { "Update" };
+            op.insert(
+                "requestBody".into(),
+                json!({
+                    "required": true,
+                    "content": {
+                        "application/json": {
+                            "schema": component_ref(&format!("{type_name}{json_type}")),
+                        },
+                        "multipart/form-data": multipart_body(type_name, fields, creating),
+                    },
+                }),
+            );
+        }
+        if let Some((status, component)) = about.answer
+            && let Some(schema) = op
+                .get_mut("responses")
+                .and_then(|r| r.get_mut(status))
+                .and_then(|r| r.get_mut("content"))
+                .and_then(|c| c.get_mut("application/json"))
+                .and_then(Value::as_object_mut)
+        {
+            schema.insert("schema".into(), component_ref(&component));
+        }
+        if about.verb == "list" {
+            describe_search(op.get_mut("parameters"), fields);
+        }
     }
-    response
+    path
 }
 
-fn ok_response(description: &str, schema: Value) -> Value {
-    let mut response = json_body(schema);
-    if let Some(object) = response.as_object_mut() {
-        object.insert("description".into(), json!(description));
+/// Removes the generic paths' `name` parameter: a collection's path names it already.
+fn drop_name_parameter(parameters: Option<&mut Value>) {
+    if let Some(list) = parameters.and_then(Value::as_array_mut) {
+        list.retain(|p| !(p["name"] == "name" && p["in"] == "path"));
     }
-    response
 }
 
-/// Anonymous or bearer: the collection's rules decide.
-fn optional_bearer() -> Value {
-    json!(crate::api::extract::optional_bearer())
-}
-
-fn query_parameter(name: &str, description: &str, schema: Value) -> Value {
-    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
-}
-
-fn expand_parameter() -> Value {
-    query_parameter(
-        "expand",
-        "Related records to put under `expand`: relation fields, back-relations \
-         `<collection>_via_<field>`, paths up to 3 deep: `author,comments_via_post,author.team`.",
-        json!({"type": "string"}),
-    )
-}
-
-fn fields_parameter() -> Value {
-    query_parameter(
-        "fields",
-        "Only these parts of each record: `id,data.title,expand.author`.",
-        json!({"type": "string"}),
-    )
-}
-
-fn id_parameter() -> Value {
-    json!({"name": "id", "in": "path", "required": true, "description": "The record's id.",
-           "schema": {"type": "string"}})
-}
-
-fn list_path(name: &str, type_name: &str, fields: &[FieldSpec]) -> Value {
-    let mut path = list_path_without_search(name, type_name, fields);
+/// Names the fields `search` looks in, or drops the parameter when there are none (the
+/// list answers 400 to a search there).
+fn describe_search(parameters: Option<&mut Value>, fields: &[FieldSpec]) {
+    let Some(list) = parameters.and_then(Value::as_array_mut) else {
+        return;
+    };
     let searchable: Vec<&str> = fields
         .iter()
         .filter(|field| field.searchable)
         .map(|field| field.name.as_str())
         .collect();
-    if !searchable.is_empty()
-        && let Some(parameters) = path["get"]["parameters"].as_array_mut()
-    {
-        parameters.push(query_parameter(
-            "search",
-            &format!(
-                "Words to look for in {}: records holding every word (case and accents \
-                 ignored; `word*` for words starting with `word`). `sort=@rank` puts the \
-                 best matches first.",
-                searchable.join(", ")
-            ),
-            json!({"type": "string", "maxLength": crate::collections::search::MAX_SEARCH_CHARS}),
+    if searchable.is_empty() {
+        list.retain(|p| p["name"] != "search");
+        return;
+    }
+    for parameter in list.iter_mut().filter(|p| p["name"] == "search") {
+        parameter["description"] = json!(format!(
+            "Words to look for in {}: records holding every word (case and accents \
+             ignored; `word*` for words starting with `word`). `sort=@rank` puts the best \
+             matches first.",
+            searchable.join(", ")
         ));
     }
-    path
-}
-
-fn list_path_without_search(name: &str, type_name: &str, fields: &[FieldSpec]) -> Value {
-    json!({
-        "get": {
-            "tags": [format!("collection: {name}")],
-            "summary": format!("List `{name}` records"),
-            "operationId": format!("list_{name}_records"),
-            "parameters": [
-                query_parameter("page", "Page number, from 1.", json!({"type": "integer", "minimum": 1})),
-                query_parameter("per_page", "Items per page (at most 500).", json!({"type": "integer", "minimum": 1})),
-                query_parameter("sort", "Sort keys, `-` for descending: `-created_at,title`; `@rank` (best matches first) with `search`.", json!({"type": "string"})),
-                query_parameter("filter", "Filter: `rating >= 3 && title ~ 'rust'`.", json!({"type": "string"})),
-                query_parameter("skip_total", "`true` skips counting the matches: `total_items` and `total_pages` are null.", json!({"type": "boolean"})),
-                query_parameter("after", "The `next_cursor` of the previous page: the records right after it in the same sort, whatever was written meanwhile. Not with `page` or `sort=@rank`.", json!({"type": "string"})),
-                expand_parameter(),
-                fields_parameter(),
-            ],
-            "security": optional_bearer(),
-            "responses": {
-                "200": ok_response("One page of records.", component_ref(&format!("{type_name}RecordList"))),
-                "default": error_response(),
-            },
-        },
-        "post": {
-            "tags": [format!("collection: {name}")],
-            "summary": format!("Create a `{name}` record"),
-            "operationId": format!("create_{name}_record"),
-            "requestBody": {
-                "required": true,
-                "content": {
-                    "application/json": {"schema": component_ref(&format!("{type_name}Create"))},
-                    "multipart/form-data": multipart_body(type_name, fields, true),
-                },
-            },
-            "security": optional_bearer(),
-            "responses": {
-                "201": ok_response("The created record.", component_ref(&format!("{type_name}Record"))),
-                "default": error_response(),
-            },
-        },
-    })
-}
-
-fn item_path(name: &str, type_name: &str, fields: &[FieldSpec]) -> Value {
-    let record = component_ref(&format!("{type_name}Record"));
-    json!({
-        "parameters": [id_parameter()],
-        "get": {
-            "tags": [format!("collection: {name}")],
-            "summary": format!("Get a `{name}` record"),
-            "operationId": format!("get_{name}_record"),
-            "parameters": [expand_parameter(), fields_parameter()],
-            "security": optional_bearer(),
-            "responses": {"200": ok_response("The record.", record.clone()), "default": error_response()},
-        },
-        "patch": {
-            "tags": [format!("collection: {name}")],
-            "summary": format!("Change a `{name}` record"),
-            "operationId": format!("update_{name}_record"),
-            "requestBody": {
-                "required": true,
-                "content": {
-                    "application/json": {"schema": component_ref(&format!("{type_name}Update"))},
-                    "multipart/form-data": multipart_body(type_name, fields, false),
-                },
-            },
-            "security": optional_bearer(),
-            "responses": {"200": ok_response("The changed record.", record), "default": error_response()},
-        },
-        "delete": {
-            "tags": [format!("collection: {name}")],
-            "summary": format!("Delete a `{name}` record"),
-            "operationId": format!("delete_{name}_record"),
-            "security": optional_bearer(),
-            "responses": {"204": {"description": "Deleted."}, "default": error_response()},
-        },
-    })
 }
 
 #[cfg(test)]

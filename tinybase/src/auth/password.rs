@@ -14,8 +14,10 @@ use crate::{Error, Result};
 
 /// The fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 8;
-/// The most bytes a password may have; bounds the hashing work one request can ask for.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The most characters a password may have; bounds the hashing work one request can ask
+/// for (at most 1 KiB of UTF-8). Counted in characters, like the minimum, so the API
+/// schema's `maxLength` states the rule exactly.
+pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Work for the hashing threads.
 type Job = Box<dyn FnOnce() + Send>;
@@ -101,10 +103,11 @@ pub(crate) async fn run_limited<T: Send + 'static>(
 
 /// Checks a new password's length; returns the message to show when it is not acceptable.
 pub fn check_new_password(password: &str) -> Option<String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
         Some(format!("must be at least {MIN_PASSWORD_CHARS} characters"))
-    } else if password.len() > MAX_PASSWORD_BYTES {
-        Some(format!("must be at most {MAX_PASSWORD_BYTES} bytes"))
+    } else if chars > MAX_PASSWORD_CHARS {
+        Some(format!("must be at most {MAX_PASSWORD_CHARS} characters"))
     } else {
         None
     }

@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 use super::rules::CollectionOptions;
 use super::schema::CollectionSchema;
 
+/// What a collection name looks like; `check_collection_name` enforces the same.
+pub const COLLECTION_NAME_PATTERN: &str = "^[a-z][a-z0-9_]{0,62}$";
+
 /// A collection: a named set of records sharing a schema and access rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Collection {
@@ -35,9 +38,11 @@ pub struct Collection {
 #[serde(deny_unknown_fields)]
 pub struct NewCollection {
     /// Unique name, `^[a-z][a-z0-9_]{0,62}$`.
+    #[schemars(regex(pattern = COLLECTION_NAME_PATTERN))]
     pub name: String,
-    /// Human-friendly name.
+    /// Human-friendly name (at most 200 characters).
     #[serde(default)]
+    #[schemars(length(max = 200))]
     pub label: Option<String>,
     /// The fields (default: none).
     #[serde(default)]
@@ -83,10 +88,10 @@ pub struct Record {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub struct RecordQuery {
     /// Page number, from 1 (default 1).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub page: Option<u32>,
-    /// Items per page (default 20, at most 500).
-    #[schemars(range(min = 1))]
+    /// Items per page (default 20, at most 500; larger values are clamped).
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub per_page: Option<u32>,
     /// Comma-separated sort keys, `-` for descending: `-created_at,title`. With `search`,
     /// `@rank` sorts by relevance, best matches first.
@@ -96,6 +101,7 @@ pub struct RecordQuery {
     /// Words to look for in the collection's `searchable` fields: only records holding
     /// every word are listed (case and accents ignored; `word*` matches words starting
     /// with `word`). Combine with `sort=@rank` for the best matches first.
+    #[schemars(length(max = super::search::MAX_SEARCH_CHARS))]
     pub search: Option<String>,
     /// The `next_cursor` of the previous page: the page of records right after it in
     /// the same sort (with the same filter and search), whatever was written meanwhile.

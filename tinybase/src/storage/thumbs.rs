@@ -10,6 +10,10 @@ use crate::{Error, Result};
 
 /// The largest thumbnail side, in pixels.
 pub const MAX_THUMB_SIDE: u32 = 2000;
+/// What [`ThumbSize::parse`] accepts, as an ECMA-262 regular expression for the API's
+/// schema: two sides of at most [`MAX_THUMB_SIDE`] (leading zeros allowed), not both 0.
+pub const THUMB_PATTERN: &str =
+    "^(?!0+x0+$)0*([0-9]{1,3}|1[0-9]{3}|2000)x0*([0-9]{1,3}|1[0-9]{3}|2000)$";
 /// The most thumbnail sizes kept per file: any size may be asked for, so this bounds the
 /// disk a client can fill by asking for many; later new sizes get the original image.
 pub const MAX_THUMBS_PER_FILE: usize = 16;
@@ -166,6 +170,9 @@ mod tests {
         ] {
             assert!(ThumbSize::parse(bad).is_err(), "{bad}");
         }
+        assert_eq!(ThumbSize::parse("0100x2000").unwrap().label(), "100x2000");
+        // The schema's pattern spells the limit out; it must be this one.
+        assert!(THUMB_PATTERN.contains(&format!("|{MAX_THUMB_SIDE})x")));
     }
 
     #[test]

@@ -22,6 +22,8 @@ const MIN_SECRET_CHARS: usize = 16;
 const MAX_SECRET_CHARS: usize = 256;
 /// The most collections one webhook may name.
 const MAX_COLLECTIONS: usize = 100;
+/// The events a webhook may name, for the API's schema.
+const EVENT_PATTERN: &str = "^(create|update|delete)$";
 
 /// A webhook as the API shows it (never with its secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -48,12 +50,15 @@ pub struct Webhook {
 pub struct NewWebhook {
     /// An `http` or `https` URL (any host, loopback and private addresses included).
     pub url: String,
-    /// Existing collections whose record changes it gets (at least one).
+    /// Existing collections whose record changes it gets (1 to 100, no repeats).
+    #[schemars(length(min = 1, max = MAX_COLLECTIONS), inner(length(min = 1)), extend("uniqueItems" = true))]
     pub collections: Vec<String>,
-    /// Which changes it gets: `create`, `update`, `delete` (at least one).
+    /// Which changes it gets: `create`, `update`, `delete` (at least one, no repeats).
+    #[schemars(length(min = 1), inner(regex(pattern = EVENT_PATTERN)), extend("uniqueItems" = true))]
     pub events: Vec<String>,
     /// The key of each delivery's HMAC-SHA256 signature (16 to 256 characters). Write-only:
     /// no response ever contains it, so keep a copy.
+    #[schemars(length(min = MIN_SECRET_CHARS, max = MAX_SECRET_CHARS))]
     pub secret: String,
     /// Whether it gets deliveries (default true).
     #[serde(default = "active_by_default")]
@@ -71,14 +76,17 @@ pub struct WebhookChanges {
     /// New URL.
     #[serde(default)]
     pub url: Option<String>,
-    /// New collections.
+    /// New collections (1 to 100, no repeats).
     #[serde(default)]
+    #[schemars(length(min = 1, max = MAX_COLLECTIONS), inner(length(min = 1)), extend("uniqueItems" = true))]
     pub collections: Option<Vec<String>>,
-    /// New events.
+    /// New events (at least one, no repeats).
     #[serde(default)]
+    #[schemars(length(min = 1), inner(regex(pattern = EVENT_PATTERN)), extend("uniqueItems" = true))]
     pub events: Option<Vec<String>>,
     /// A new secret (rotation): later attempts, retries included, are signed with it.
     #[serde(default)]
+    #[schemars(length(min = MIN_SECRET_CHARS, max = MAX_SECRET_CHARS))]
     pub secret: Option<String>,
     /// Switch it on or off. Switched back on, it gets only changes committed from then on.
     #[serde(default)]

@@ -16,8 +16,10 @@ use crate::api::AppState;
 use crate::api::extract::{ClientIp, CurrentUser, Json};
 use crate::auth::User;
 use crate::auth::mail_flows::{self, MailToken};
+use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::auth::users::normalize_email;
 use crate::mail::{MailKind, Mailer};
+use crate::text::EMAIL_PATTERN;
 use crate::{Error, Result};
 
 /// An email address to send a mail about.
@@ -42,7 +44,8 @@ pub struct TokenConfirm {
 pub struct PasswordResetConfirm {
     /// The token from the mail.
     pub token: String,
-    /// The new password, at least 8 characters.
+    /// The new password, 8 to 256 characters.
+    #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
     pub new_password: String,
 }
 
@@ -51,6 +54,7 @@ pub struct PasswordResetConfirm {
 #[serde(deny_unknown_fields)]
 pub struct EmailChangeRequest {
     /// The new email address; the confirmation mail goes there.
+    #[schemars(regex(pattern = EMAIL_PATTERN))]
     pub new_email: String,
 }
 

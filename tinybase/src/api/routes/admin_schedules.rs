@@ -20,10 +20,10 @@ use crate::scheduling::store::{self, NewSchedule, Schedule, ScheduleChanges, Sch
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ScheduleListQuery {
     /// Page number, from 1 (default 1).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub page: Option<u32>,
-    /// Items per page (default 20, at most 500).
-    #[schemars(range(min = 1))]
+    /// Items per page (default 20, at most 500; larger values are clamped).
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub per_page: Option<u32>,
     /// Only schedules of this function.
     pub function_name: Option<String>,

@@ -13,20 +13,22 @@ use crate::api::extract::Path;
 use crate::api::extract::{Json, Query};
 use crate::api::response::Created;
 use crate::auth::mail_flows;
+use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::auth::users::{self, NewUser, UserChanges};
 use crate::auth::{User, totp};
 use crate::mail::MailKind;
 use crate::pagination::{Page, PageRequest};
+use crate::text::EMAIL_PATTERN;
 use crate::{Error, Result};
 
 /// Query parameters of the user list.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct UserListQuery {
     /// Page number, from 1 (default 1).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub page: Option<u32>,
-    /// Items per page (default 20, at most 500).
-    #[schemars(range(min = 1))]
+    /// Items per page (default 20, at most 500; larger values are clamped).
+    #[schemars(range(min = 1, max = u32::MAX))]
     pub per_page: Option<u32>,
     /// Only users whose email contains this text (case-insensitive).
     pub search: Option<String>,
@@ -36,9 +38,11 @@ pub struct UserListQuery {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// Email address.
+    /// Email address (case and surrounding spaces, tabs and line breaks are ignored).
+    #[schemars(regex(pattern = EMAIL_PATTERN))]
     pub email: String,
-    /// Password, at least 8 characters.
+    /// Password, 8 to 256 characters.
+    #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
     pub password: String,
     /// Make the user an admin (default false).
     #[serde(default)]
@@ -53,8 +57,10 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     /// New email address.
+    #[schemars(regex(pattern = EMAIL_PATTERN))]
     pub email: Option<String>,
-    /// New password; signs the user out of every session.
+    /// New password, 8 to 256 characters; signs the user out of every session.
+    #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
     pub password: Option<String>,
     /// Promote or demote. The last admin cannot be demoted.
     pub is_admin: Option<bool>,

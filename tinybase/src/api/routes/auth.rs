@@ -12,19 +12,34 @@ use crate::api::AppState;
 use crate::api::extract::{BearerToken, CurrentUser};
 use crate::api::extract::{ClientIp, Json};
 use crate::api::response::Created;
+use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::auth::users::{self, NewUser, UserChanges};
 use crate::auth::{User, sessions, totp};
 use crate::config::Registration;
 use crate::hooks::{self, HookEvent};
+use crate::text::EMAIL_PATTERN;
 use crate::{Error, Result};
 
-/// Email and password, for registering and logging in.
+/// Email and password, for logging in. Any strings: a wrong one is a failed login (401),
+/// not a malformed request.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     /// Email address (case and surrounding spaces are ignored).
     pub email: String,
-    /// Password, at least 8 characters.
+    /// Password.
+    pub password: String,
+}
+
+/// Email and password of a new account.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Email address (case and surrounding spaces, tabs and line breaks are ignored).
+    #[schemars(regex(pattern = EMAIL_PATTERN))]
+    pub email: String,
+    /// Password, 8 to 256 characters.
+    #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
     pub password: String,
 }
 
@@ -52,7 +67,7 @@ pub(crate) async fn session_for(state: &AppState, user: User) -> Result<AuthResp
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Json(body): Json<Credentials>,
+    Json(body): Json<NewAccount>,
 ) -> Result<Created<AuthResponse>> {
     if state.settings.auth.registration == Registration::Closed {
         return Err(
@@ -128,7 +143,8 @@ pub(crate) fn check_verified(state: &AppState, user: &User) -> Result<()> {
 pub struct PasswordChange {
     /// The password in use now.
     pub current_password: String,
-    /// The new password, at least 8 characters.
+    /// The new password, 8 to 256 characters.
+    #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
     pub new_password: String,
 }
 

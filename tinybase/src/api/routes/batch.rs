@@ -9,14 +9,17 @@ use serde_json::{Map, Value};
 
 use crate::api::AppState;
 use crate::api::extract::{AnyCaller, Json};
-use crate::collections::{BatchOperation, BatchOutcome, batch_error_at, check_batch_size};
+use crate::collections::{
+    BatchOperation, BatchOutcome, MAX_BATCH_OPERATIONS, batch_error_at, check_batch_size,
+};
 use crate::{Error, Result};
 
 /// Record writes to run together.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// The writes, run in order (at most 100).
+    /// The writes, run in order (1 to 100).
+    #[schemars(length(min = 1, max = MAX_BATCH_OPERATIONS))]
     pub requests: Vec<BatchItem>,
 }
 

@@ -64,6 +64,7 @@ pub struct FileQuery {
     /// `1` or `true`: serve as an attachment (`Content-Disposition: attachment`).
     pub download: Option<String>,
     /// `WxH` such as `100x100` or `0x300`: a resized image (JPEG, PNG, WebP, GIF).
+    #[schemars(regex(pattern = crate::storage::thumbs::THUMB_PATTERN))]
     pub thumb: Option<String>,
 }
 
