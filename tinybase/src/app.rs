@@ -20,7 +20,7 @@ use crate::collections::{NewCollection, Service as Collections};
 use crate::config::Settings;
 use crate::constants::{CHECKPOINT_INTERVAL_SECS, HOOK_BUDGET_MS, MAINTENANCE_INTERVAL_SECS};
 use crate::db::Database;
-use crate::functions::{Executor, FunctionRegistry, calls};
+use crate::functions::{Calls, Executor, FunctionRegistry};
 use crate::hooks::{self, Hooks};
 use crate::mail::{MailKind, MailTemplate, MailTemplates, Mailer};
 use crate::replication::forward::{self, Primary};
@@ -165,7 +165,7 @@ impl App {
         let interrupted = if replica.is_none() {
             hooks::after::register_cursors(&db, &hooks).await?;
             Scheduler::release_stale_claims(&db).await?;
-            calls::fail_interrupted(&db).await?
+            Calls::new(db.clone()).fail_interrupted().await?
         } else {
             0
         };
@@ -396,7 +396,7 @@ impl Tinybase {
             let scheduler = Scheduler::new(
                 self.state.db.clone(),
                 self.state.functions.clone(),
-                self.state.scheduler.clone(),
+                self.state.schedules.scheduler(),
                 Duration::from_secs(self.state.settings.scheduler.interval_seconds),
             );
             tokio::spawn(scheduler.run(stopped))
@@ -490,7 +490,10 @@ async fn maintenance_pass(
         Err(err) => tracing::warn!(%err, "could not sweep pending file deletions"),
     }
     if retention.call_days > 0 {
-        match calls::prune_older_than(db, retention.call_days).await {
+        match Calls::new(db.clone())
+            .prune_older_than(retention.call_days)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "pruned old function calls"),
             Err(err) => tracing::warn!(%err, "could not prune old function calls"),

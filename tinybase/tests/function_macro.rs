@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tinybase::auth::users::{self, NewUser};
 use tinybase::collections::Caller;
 use tinybase::functions::{
-    AuthLevel, CallStatus, Context, Executor, FunctionDescriptor, FunctionRegistry, Invocation,
-    Trigger, calls,
+    AuthLevel, CallStatus, Calls, Context, Executor, FunctionDescriptor, FunctionRegistry,
+    Invocation, Trigger, calls,
 };
 use tinybase::schemars::JsonSchema;
 use tinybase::serde::{Deserialize, Serialize};
@@ -340,7 +340,8 @@ impl Harness {
     }
 
     async fn record(&self, call_id: Option<String>) -> calls::FunctionCall {
-        calls::get(self.app.database(), &call_id.unwrap())
+        Calls::new(self.app.database().clone())
+            .get(&call_id.unwrap())
             .await
             .unwrap()
     }

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use common::TestServer;
 use reqwest::StatusCode;
 use tinybase::db::format_timestamp;
-use tinybase::functions::calls;
+use tinybase::functions::Calls;
 
 async fn app() -> (tempfile::TempDir, tinybase::Tinybase) {
     let dir = tempfile::tempdir().unwrap();
@@ -81,7 +81,10 @@ async fn old_finished_calls_are_pruned_and_running_ones_kept() {
         })
         .await
         .unwrap();
-    let pruned = calls::prune_older_than(app.database(), 30).await.unwrap();
+    let pruned = Calls::new(app.database().clone())
+        .prune_older_than(30)
+        .await
+        .unwrap();
     assert_eq!(pruned, 2);
     let left: Vec<String> = app
         .database()

@@ -35,11 +35,11 @@ use crate::auth::{LoginRateLimiter, MailRateLimiter, RegistrationRateLimiter};
 use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::functions::{Executor, FunctionCatalog};
+use crate::functions::{Calls, Executor, FunctionCatalog};
 use crate::mail::Mailer;
 use crate::realtime::Realtime;
 use crate::replication::Supervision;
-use crate::scheduling::SchedulerHandle;
+use crate::scheduling::{SchedulerHandle, Schedules};
 use crate::webhooks::Webhooks;
 
 /// Everything a handler may need. Cheap to clone.
@@ -65,8 +65,10 @@ pub struct AppState {
     pub functions: Executor,
     /// Describes functions to clients.
     pub function_catalog: Arc<FunctionCatalog>,
-    /// Wakes the scheduler when schedules change.
-    pub scheduler: SchedulerHandle,
+    /// Schedules (changes wake the scheduler).
+    pub schedules: Schedules,
+    /// The function call history.
+    pub calls: Calls,
     /// The served OpenAPI document.
     pub docs: ApiDocs,
     /// Realtime streams and their subscriptions.
@@ -108,7 +110,9 @@ impl AppState {
         // Rebuilt synchronously, so the response to a schema change already implies an
         // up-to-date document.
         collections.on_change(move |all| refreshed.refresh(all));
-        let webhooks = Webhooks::new(db.clone(), &settings.webhooks);
+        let webhooks = Webhooks::new(db.clone(), collections.clone(), &settings.webhooks);
+        let schedules = Schedules::new(db.clone(), functions.clone(), SchedulerHandle::default());
+        let calls = Calls::new(db.clone());
         Self {
             webhooks,
             db,
@@ -120,7 +124,8 @@ impl AppState {
             oauth2,
             collections,
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
-            scheduler: SchedulerHandle::default(),
+            schedules,
+            calls,
             realtime: functions.realtime().clone(),
             functions,
             docs,

@@ -168,24 +168,6 @@ pub(crate) async fn finish(db: &Database, id: &str, finished: FinishedCall) -> R
     .await
 }
 
-/// Marks calls left `running` by a process that died as failed. Run at start-up, before
-/// anything can start a call.
-///
-/// # Errors
-/// Internal errors only.
-pub async fn fail_interrupted(db: &Database) -> Result<usize> {
-    db.write(|tx| {
-        Ok(tx.execute(
-            "UPDATE function_calls SET status = 'failed', finished_at = ?1,
-                 error_type = 'interrupted',
-                 error_message = 'the server stopped while the function was running'
-             WHERE status = 'running'",
-            [format_timestamp(now())],
-        )?)
-    })
-    .await
-}
-
 /// Which calls to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -202,65 +184,96 @@ pub struct CallFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// One page of calls, newest first.
-///
-/// # Errors
-/// Internal errors only.
-pub async fn list(
-    db: &Database,
-    filter: CallFilter,
-    page: Pagination,
-) -> Result<Page<FunctionCall>> {
-    db.read(move |conn| {
-        let status = filter.status.map(CallStatus::as_str);
-        let trigger = filter.trigger_type.map(Trigger::as_str);
-        let since = filter.since.map(format_timestamp);
-        let until = filter.until.map(format_timestamp);
-        newest_first(
-            conn,
-            "function_calls",
-            CALL_COLUMNS,
-            "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
+/// The call history: what functions ran, when, for whom and how it went.
+#[derive(Clone)]
+pub struct Calls {
+    db: Database,
+}
+
+impl Calls {
+    /// The call history in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Marks calls left `running` by a process that died as failed. Run at start-up, before
+    /// anything can start a call.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn fail_interrupted(&self) -> Result<usize> {
+        self.db
+            .write(|tx| {
+                Ok(tx.execute(
+                    "UPDATE function_calls SET status = 'failed', finished_at = ?1,
+                 error_type = 'interrupted',
+                 error_message = 'the server stopped while the function was running'
+             WHERE status = 'running'",
+                    [format_timestamp(now())],
+                )?)
+            })
+            .await
+    }
+
+    /// One page of calls, newest first.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn list(&self, filter: CallFilter, page: Pagination) -> Result<Page<FunctionCall>> {
+        self.db
+            .read(move |conn| {
+                let status = filter.status.map(CallStatus::as_str);
+                let trigger = filter.trigger_type.map(Trigger::as_str);
+                let since = filter.since.map(format_timestamp);
+                let until = filter.until.map(format_timestamp);
+                newest_first(
+                    conn,
+                    "function_calls",
+                    CALL_COLUMNS,
+                    "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR status = ?2)
              AND (?3 IS NULL OR trigger_type = ?3) AND (?4 IS NULL OR started_at >= ?4)
              AND (?5 IS NULL OR started_at < ?5)",
-            params![filter.function_name, status, trigger, since, until],
-            page,
-            call_from_row,
-        )
-    })
-    .await
-}
+                    params![filter.function_name, status, trigger, since, until],
+                    page,
+                    call_from_row,
+                )
+            })
+            .await
+    }
 
-/// One call.
-///
-/// # Errors
-/// 404 when there is no such call.
-pub async fn get(db: &Database, id: &str) -> Result<FunctionCall> {
-    let id = id.to_owned();
-    db.read(move |conn| {
-        conn.query_row(
-            &format!("SELECT {CALL_COLUMNS} FROM function_calls WHERE id = ?1"),
-            [&id],
-            call_from_row,
-        )
-        .optional()?
-        .ok_or_else(|| Error::not_found("no function call with this id"))
-    })
-    .await
-}
+    /// One call.
+    ///
+    /// # Errors
+    /// 404 when there is no such call.
+    pub async fn get(&self, id: &str) -> Result<FunctionCall> {
+        let id = id.to_owned();
+        self.db
+            .read(move |conn| {
+                conn.query_row(
+                    &format!("SELECT {CALL_COLUMNS} FROM function_calls WHERE id = ?1"),
+                    [&id],
+                    call_from_row,
+                )
+                .optional()?
+                .ok_or_else(|| Error::not_found("no function call with this id"))
+            })
+            .await
+    }
 
-/// Deletes finished calls that started more than `days` days ago; returns how many.
-/// Calls still running are kept whatever their age.
-///
-/// # Errors
-/// Internal errors only.
-pub async fn prune_older_than(db: &Database, days: u32) -> Result<usize> {
-    let cutoff = format_timestamp(now() - chrono::Duration::days(i64::from(days)));
-    db.write(move |tx| {
-        Ok(tx.execute(
-            "DELETE FROM function_calls WHERE started_at < ?1 AND status != 'running'",
-            [cutoff],
-        )?)
-    })
-    .await
+    /// Deletes finished calls that started more than `days` days ago; returns how many.
+    /// Calls still running are kept whatever their age.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn prune_older_than(&self, days: u32) -> Result<usize> {
+        let cutoff = format_timestamp(now() - chrono::Duration::days(i64::from(days)));
+        self.db
+            .write(move |tx| {
+                Ok(tx.execute(
+                    "DELETE FROM function_calls WHERE started_at < ?1 AND status != 'running'",
+                    [cutoff],
+                )?)
+            })
+            .await
+    }
 }

@@ -11,7 +11,7 @@ mod descriptor;
 mod executor;
 mod registry;
 
-pub use calls::{CallFilter, CallStatus, FunctionCall};
+pub use calls::{CallFilter, CallStatus, Calls, FunctionCall};
 pub use catalog::{AdminFunctionInfo, FunctionCatalog, FunctionInfo};
 pub use context::{Context, Records, Trigger};
 pub use descriptor::{AuthLevel, BoxFuture, FunctionDescriptor, Handler, SchemaFn};

@@ -18,17 +18,17 @@
 //!   a day matching either runs. Six- and seven-field lines (seconds first, optional year)
 //!   are passed to the `cron` crate as written, where day of week 1 is Sunday.
 
-pub mod config;
 mod cron_line;
 mod dst;
 mod parse;
 mod scheduler;
 pub mod store;
+pub mod timetable;
 mod weekdays;
 
-pub use config::{IntervalUnit, ScheduleConfig};
 pub use scheduler::{Scheduler, SchedulerHandle};
-pub use store::{NewSchedule, Schedule, ScheduleChanges, ScheduleFilter};
+pub use store::{NewSchedule, Schedule, ScheduleChanges, ScheduleFilter, Schedules};
+pub use timetable::{IntervalUnit, ScheduleConfig};
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::ScheduleConfig;
+use super::{ScheduleConfig, SchedulerHandle};
 use crate::db::{Database, format_timestamp, now, parse_optional_timestamp, parse_timestamp};
 use crate::functions::Executor;
 use crate::pagination::{Page, Pagination, newest_first};
@@ -220,42 +220,65 @@ fn to_json(value: &impl Serialize) -> Result<String> {
     Ok(serde_json::to_string(value)?)
 }
 
-/// Creates a schedule and computes its first run.
-///
-/// # Errors
-/// 422 listing every problem (name, timetable, a once-moment in the past, an unknown
-/// function, input the function would refuse).
-pub async fn create(
-    db: &Database,
-    executor: &Executor,
-    created_by: Option<&str>,
-    new: NewSchedule,
-) -> Result<Schedule> {
-    let at = now();
-    check(
-        executor,
-        &new.name,
-        &new.function_name,
-        &new.schedule,
-        new.input.as_ref(),
-        Some(at),
-    )?;
-    let schedule = Schedule {
-        id: Uuid::now_v7().to_string(),
-        name: new.name.trim().to_owned(),
-        function_name: new.function_name,
-        next_run_at: next_run(&new.schedule, new.is_active, at),
-        schedule: new.schedule,
-        input: new.input,
-        is_active: new.is_active,
-        last_run_at: None,
-        created_by_user_id: created_by.map(str::to_owned),
-        created_at: at,
-        updated_at: at,
-    };
-    let row = schedule.clone();
-    db.write(move |tx| {
-        tx.execute(
+/// Schedules as stored, for the admin API and anything else that changes them. Every
+/// change wakes the scheduler itself, so no caller can forget to and leave a new
+/// timetable waiting for the next poll.
+#[derive(Clone)]
+pub struct Schedules {
+    db: Database,
+    executor: Executor,
+    scheduler: SchedulerHandle,
+}
+
+impl Schedules {
+    /// Schedules over `db`, checked against the functions `executor` runs, waking
+    /// `scheduler` on every change.
+    pub fn new(db: Database, executor: Executor, scheduler: SchedulerHandle) -> Self {
+        Self {
+            db,
+            executor,
+            scheduler,
+        }
+    }
+
+    /// The handle the scheduler task listens on.
+    pub(crate) fn scheduler(&self) -> SchedulerHandle {
+        self.scheduler.clone()
+    }
+
+    /// Creates a schedule and computes its first run.
+    ///
+    /// # Errors
+    /// 422 listing every problem (name, timetable, a once-moment in the past, an unknown
+    /// function, input the function would refuse).
+    pub async fn create(&self, created_by: Option<&str>, new: NewSchedule) -> Result<Schedule> {
+        let executor = &self.executor;
+        let at = now();
+        check(
+            executor,
+            &new.name,
+            &new.function_name,
+            &new.schedule,
+            new.input.as_ref(),
+            Some(at),
+        )?;
+        let schedule = Schedule {
+            id: Uuid::now_v7().to_string(),
+            name: new.name.trim().to_owned(),
+            function_name: new.function_name,
+            next_run_at: next_run(&new.schedule, new.is_active, at),
+            schedule: new.schedule,
+            input: new.input,
+            is_active: new.is_active,
+            last_run_at: None,
+            created_by_user_id: created_by.map(str::to_owned),
+            created_at: at,
+            updated_at: at,
+        };
+        let row = schedule.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute(
             "INSERT INTO function_schedules (id, name, function_name, schedule, input, is_active,
                  next_run_at, created_by_user_id, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
@@ -271,90 +294,85 @@ pub async fn create(
                 format_timestamp(at),
             ],
         )?;
-        Ok(())
-    })
-    .await?;
-    Ok(schedule)
-}
+                Ok(())
+            })
+            .await?;
+        self.scheduler.wake();
+        Ok(schedule)
+    }
 
-/// One schedule.
-///
-/// # Errors
-/// 404 when there is none.
-pub async fn get(db: &Database, id: &str) -> Result<Schedule> {
-    let id = id.to_owned();
-    db.read(move |conn| get_in(conn, &id)).await
-}
+    /// One schedule.
+    ///
+    /// # Errors
+    /// 404 when there is none.
+    pub async fn get(&self, id: &str) -> Result<Schedule> {
+        let id = id.to_owned();
+        self.db.read(move |conn| get_in(conn, &id)).await
+    }
 
-/// One page of schedules, newest first.
-///
-/// # Errors
-/// Internal errors only.
-pub async fn list(
-    db: &Database,
-    filter: ScheduleFilter,
-    page: Pagination,
-) -> Result<Page<Schedule>> {
-    db.read(move |conn| {
-        newest_first(
-            conn,
-            "function_schedules",
-            SCHEDULE_COLUMNS,
-            "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR is_active = ?2)",
-            params![filter.function_name, filter.is_active],
-            page,
-            schedule_from_row,
-        )
-    })
-    .await
-}
+    /// One page of schedules, newest first.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn list(&self, filter: ScheduleFilter, page: Pagination) -> Result<Page<Schedule>> {
+        self.db
+            .read(move |conn| {
+                newest_first(
+                    conn,
+                    "function_schedules",
+                    SCHEDULE_COLUMNS,
+                    "(?1 IS NULL OR function_name = ?1) AND (?2 IS NULL OR is_active = ?2)",
+                    params![filter.function_name, filter.is_active],
+                    page,
+                    schedule_from_row,
+                )
+            })
+            .await
+    }
 
-/// Applies `changes`; a new timetable or activation computes the next run from now.
-///
-/// # Errors
-/// 404 for an unknown schedule, 422 as for [`create`].
-pub async fn update(
-    db: &Database,
-    executor: &Executor,
-    id: &str,
-    changes: ScheduleChanges,
-) -> Result<Schedule> {
-    let mut schedule = get(db, id).await?;
-    let at = now();
-    let timing_changed = changes.schedule.is_some()
-        || changes
-            .is_active
-            .is_some_and(|active| active != schedule.is_active);
-    if let Some(name) = changes.name {
-        schedule.name = name.trim().to_owned();
-    }
-    if let Some(function_name) = changes.function_name {
-        schedule.function_name = function_name;
-    }
-    if let Some(config) = changes.schedule {
-        schedule.schedule = config;
-    }
-    if let Some(input) = changes.input {
-        schedule.input = input;
-    }
-    if let Some(is_active) = changes.is_active {
-        schedule.is_active = is_active;
-    }
-    check(
-        executor,
-        &schedule.name,
-        &schedule.function_name,
-        &schedule.schedule,
-        schedule.input.as_ref(),
-        (timing_changed && schedule.is_active).then_some(at),
-    )?;
-    if timing_changed {
-        schedule.next_run_at = next_run(&schedule.schedule, schedule.is_active, at);
-    }
-    schedule.updated_at = at;
-    let row = schedule.clone();
-    db.write(move |tx| {
-        let changed = tx.execute(
+    /// Applies `changes`; a new timetable or activation computes the next run from now.
+    ///
+    /// # Errors
+    /// 404 for an unknown schedule, 422 as for [`Self::create`].
+    pub async fn update(&self, id: &str, changes: ScheduleChanges) -> Result<Schedule> {
+        let executor = &self.executor;
+        let mut schedule = self.get(id).await?;
+        let at = now();
+        let timing_changed = changes.schedule.is_some()
+            || changes
+                .is_active
+                .is_some_and(|active| active != schedule.is_active);
+        if let Some(name) = changes.name {
+            schedule.name = name.trim().to_owned();
+        }
+        if let Some(function_name) = changes.function_name {
+            schedule.function_name = function_name;
+        }
+        if let Some(config) = changes.schedule {
+            schedule.schedule = config;
+        }
+        if let Some(input) = changes.input {
+            schedule.input = input;
+        }
+        if let Some(is_active) = changes.is_active {
+            schedule.is_active = is_active;
+        }
+        check(
+            executor,
+            &schedule.name,
+            &schedule.function_name,
+            &schedule.schedule,
+            schedule.input.as_ref(),
+            (timing_changed && schedule.is_active).then_some(at),
+        )?;
+        if timing_changed {
+            schedule.next_run_at = next_run(&schedule.schedule, schedule.is_active, at);
+        }
+        schedule.updated_at = at;
+        let row = schedule.clone();
+        self.db
+            .write(move |tx| {
+                let changed = tx.execute(
             "UPDATE function_schedules SET name = ?2, function_name = ?3, schedule = ?4, input = ?5,
                  is_active = ?6, next_run_at = ?7, updated_at = ?8
              WHERE id = ?1",
@@ -369,26 +387,31 @@ pub async fn update(
                 format_timestamp(row.updated_at),
             ],
         )?;
-        if changed == 0 {
-            return Err(Error::not_found("no schedule with this id"));
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(schedule)
-}
+                if changed == 0 {
+                    return Err(Error::not_found("no schedule with this id"));
+                }
+                Ok(())
+            })
+            .await?;
+        self.scheduler.wake();
+        Ok(schedule)
+    }
 
-/// Deletes a schedule. A run in progress finishes; nothing runs after it.
-///
-/// # Errors
-/// 404 for an unknown schedule.
-pub async fn delete(db: &Database, id: &str) -> Result<()> {
-    let id = id.to_owned();
-    db.write(move |tx| {
-        if tx.execute("DELETE FROM function_schedules WHERE id = ?1", [&id])? == 0 {
-            return Err(Error::not_found("no schedule with this id"));
-        }
+    /// Deletes a schedule. A run in progress finishes; nothing runs after it.
+    ///
+    /// # Errors
+    /// 404 for an unknown schedule.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.db
+            .write(move |tx| {
+                if tx.execute("DELETE FROM function_schedules WHERE id = ?1", [&id])? == 0 {
+                    return Err(Error::not_found("no schedule with this id"));
+                }
+                Ok(())
+            })
+            .await?;
+        self.scheduler.wake();
         Ok(())
-    })
-    .await
+    }
 }

@@ -27,6 +27,7 @@ pub use store::{NewWebhook, Webhook, WebhookChanges};
 
 use crate::Result;
 use crate::changes::{self, ChangeFeed};
+use crate::collections::Service as Collections;
 use crate::config::WebhookSettings;
 use crate::db::{Database, now};
 use crate::pagination::{Page, Pagination};
@@ -56,6 +57,8 @@ pub struct Webhooks {
 
 struct Inner {
     db: Database,
+    /// Webhooks name collections; changes are checked against the loaded ones.
+    collections: Collections,
     client: oauth_http::Client,
     initial_delay: Duration,
     /// Set by the admin API when webhooks change: workers start and stop to match.
@@ -70,11 +73,13 @@ struct Worker {
 }
 
 impl Webhooks {
-    /// A deliverer over `db` with these settings; it sends nothing until [`Self::start`].
-    pub fn new(db: Database, settings: &WebhookSettings) -> Self {
+    /// A deliverer over `db` for record changes of `collections`, with these settings; it
+    /// sends nothing until [`Self::start`].
+    pub fn new(db: Database, collections: Collections, settings: &WebhookSettings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
+                collections,
                 client: send::client(Duration::from_secs(settings.timeout_seconds)),
                 initial_delay: Duration::from_millis(settings.retry_initial_delay_ms),
                 changed: Notify::new(),
@@ -88,8 +93,55 @@ impl Webhooks {
         tokio::spawn(self.clone().run(feed))
     }
 
-    /// Tells the deliverer that webhooks were created, changed or deleted.
-    pub fn changed(&self) {
+    /// Creates a webhook; it gets the changes that commit from now on.
+    ///
+    /// # Errors
+    /// 422 listing every problem (URL, collections, events, secret).
+    pub async fn create(&self, new: NewWebhook) -> Result<Webhook> {
+        let webhook = store::create(&self.inner.db, &self.inner.collections, new).await?;
+        self.changed();
+        Ok(webhook)
+    }
+
+    /// One webhook.
+    ///
+    /// # Errors
+    /// 404 when there is none with this id.
+    pub async fn get(&self, id: &str) -> Result<Webhook> {
+        store::get(&self.inner.db, id).await
+    }
+
+    /// A page of webhooks, newest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn list(&self, page: Pagination) -> Result<Page<Webhook>> {
+        store::list(&self.inner.db, page).await
+    }
+
+    /// Applies `changes` to a webhook; returns it as it now is.
+    ///
+    /// # Errors
+    /// 404 when there is none with this id; 422 listing every problem.
+    pub async fn update(&self, id: &str, changes: WebhookChanges) -> Result<Webhook> {
+        let webhook = store::update(&self.inner.db, &self.inner.collections, id, changes).await?;
+        self.changed();
+        Ok(webhook)
+    }
+
+    /// Deletes a webhook with its pending deliveries and its delivery log.
+    ///
+    /// # Errors
+    /// 404 when there is none with this id.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        store::delete(&self.inner.db, id).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Tells the deliverer that webhooks were created, changed or deleted, so workers
+    /// start and stop to match.
+    fn changed(&self) {
         self.inner.changed.notify_one();
     }
 

@@ -216,7 +216,11 @@ fn get_in(conn: &Connection, id: &str) -> Result<Webhook> {
 ///
 /// # Errors
 /// 422 listing every problem (URL, collections, events, secret).
-pub async fn create(db: &Database, collections: &Collections, new: NewWebhook) -> Result<Webhook> {
+pub(crate) async fn create(
+    db: &Database,
+    collections: &Collections,
+    new: NewWebhook,
+) -> Result<Webhook> {
     let mut problems = FieldErrors::default();
     check_url(&new.url, &mut problems);
     check_collections(&new.collections, collections, &mut problems);
@@ -263,7 +267,7 @@ pub async fn create(db: &Database, collections: &Collections, new: NewWebhook) -
 ///
 /// # Errors
 /// 404 when there is none with this id.
-pub async fn get(db: &Database, id: &str) -> Result<Webhook> {
+pub(crate) async fn get(db: &Database, id: &str) -> Result<Webhook> {
     let id = id.to_owned();
     db.read(move |conn| get_in(conn, &id)).await
 }
@@ -272,7 +276,7 @@ pub async fn get(db: &Database, id: &str) -> Result<Webhook> {
 ///
 /// # Errors
 /// Database errors.
-pub async fn list(db: &Database, page: Pagination) -> Result<Page<Webhook>> {
+pub(crate) async fn list(db: &Database, page: Pagination) -> Result<Page<Webhook>> {
     db.read(move |conn| newest_first(conn, "webhooks", COLUMNS, "1", &[], page, webhook_from_row))
         .await
 }
@@ -281,7 +285,7 @@ pub async fn list(db: &Database, page: Pagination) -> Result<Page<Webhook>> {
 ///
 /// # Errors
 /// 404 when there is none with this id; 422 listing every problem.
-pub async fn update(
+pub(crate) async fn update(
     db: &Database,
     collections: &Collections,
     id: &str,
@@ -349,7 +353,7 @@ pub async fn update(
 ///
 /// # Errors
 /// 404 when there is none with this id.
-pub async fn delete(db: &Database, id: &str) -> Result<()> {
+pub(crate) async fn delete(db: &Database, id: &str) -> Result<()> {
     let id = id.to_owned();
     db.write(move |tx| {
         if tx.execute("DELETE FROM webhooks WHERE id = ?1", [&id])? == 0 {

@@ -12,7 +12,7 @@ use crate::api::AppState;
 use crate::api::extract::AdminUser;
 use crate::api::extract::Path;
 use crate::api::extract::Query;
-use crate::functions::{AdminFunctionInfo, CallFilter, CallStatus, FunctionCall, Trigger, calls};
+use crate::functions::{AdminFunctionInfo, CallFilter, CallStatus, FunctionCall, Trigger};
 use crate::pagination::{Page, PageRequest};
 
 /// Query parameters of the call history.
@@ -67,7 +67,7 @@ async fn list_calls(
         since: query.since,
         until: query.until,
     };
-    Ok(axum::Json(calls::list(&state.db, filter, page).await?))
+    Ok(axum::Json(state.calls.list(filter, page).await?))
 }
 
 async fn read_call(
@@ -75,7 +75,7 @@ async fn read_call(
     _admin: AdminUser,
     Path(path): Path<CallPath>,
 ) -> Result<axum::Json<FunctionCall>> {
-    Ok(axum::Json(calls::get(&state.db, &path.id).await?))
+    Ok(axum::Json(state.calls.get(&path.id).await?))
 }
 
 const TAG: &str = "admin: functions";

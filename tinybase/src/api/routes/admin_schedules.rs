@@ -14,7 +14,7 @@ use crate::api::extract::Path;
 use crate::api::extract::{Json, Query};
 use crate::api::response::Created;
 use crate::pagination::{Page, PageRequest};
-use crate::scheduling::store::{self, NewSchedule, Schedule, ScheduleChanges, ScheduleFilter};
+use crate::scheduling::{NewSchedule, Schedule, ScheduleChanges, ScheduleFilter};
 
 /// Query parameters of the schedule list.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -52,7 +52,7 @@ async fn list(
         function_name: query.function_name,
         is_active: query.is_active,
     };
-    Ok(axum::Json(store::list(&state.db, filter, page).await?))
+    Ok(axum::Json(state.schedules.list(filter, page).await?))
 }
 
 async fn create(
@@ -60,8 +60,7 @@ async fn create(
     AdminUser(admin): AdminUser,
     Json(body): Json<NewSchedule>,
 ) -> Result<Created<Schedule>> {
-    let schedule = store::create(&state.db, &state.functions, Some(&admin.id), body).await?;
-    state.scheduler.wake();
+    let schedule = state.schedules.create(Some(&admin.id), body).await?;
     tracing::info!(schedule = %schedule.id, function = %schedule.function_name, "schedule created");
     Ok(Created(schedule))
 }
@@ -71,7 +70,7 @@ async fn read(
     _admin: AdminUser,
     Path(path): Path<SchedulePath>,
 ) -> Result<axum::Json<Schedule>> {
-    Ok(axum::Json(store::get(&state.db, &path.id).await?))
+    Ok(axum::Json(state.schedules.get(&path.id).await?))
 }
 
 async fn update(
@@ -80,8 +79,7 @@ async fn update(
     Path(path): Path<SchedulePath>,
     Json(body): Json<ScheduleChanges>,
 ) -> Result<axum::Json<Schedule>> {
-    let schedule = store::update(&state.db, &state.functions, &path.id, body).await?;
-    state.scheduler.wake();
+    let schedule = state.schedules.update(&path.id, body).await?;
     Ok(axum::Json(schedule))
 }
 
@@ -90,8 +88,7 @@ async fn delete(
     _admin: AdminUser,
     Path(path): Path<SchedulePath>,
 ) -> Result<NoContent> {
-    store::delete(&state.db, &path.id).await?;
-    state.scheduler.wake();
+    state.schedules.delete(&path.id).await?;
     Ok(NoContent)
 }
 

@@ -13,7 +13,7 @@ use crate::api::AppState;
 use crate::api::extract::{AdminUser, Json, Path, Query};
 use crate::api::response::Created;
 use crate::pagination::{Page, PageRequest};
-use crate::webhooks::{Delivery, DeliveryAttempt, NewWebhook, Webhook, WebhookChanges, store};
+use crate::webhooks::{Delivery, DeliveryAttempt, NewWebhook, Webhook, WebhookChanges};
 
 /// The path of one webhook.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -36,7 +36,7 @@ async fn list(
     _admin: AdminUser,
     Query(page): Query<PageRequest>,
 ) -> Result<axum::Json<Page<Webhook>>> {
-    Ok(axum::Json(store::list(&state.db, page.resolve()?).await?))
+    Ok(axum::Json(state.webhooks.list(page.resolve()?).await?))
 }
 
 async fn create(
@@ -44,8 +44,7 @@ async fn create(
     _admin: AdminUser,
     Json(body): Json<NewWebhook>,
 ) -> Result<Created<Webhook>> {
-    let webhook = store::create(&state.db, &state.collections, body).await?;
-    state.webhooks.changed();
+    let webhook = state.webhooks.create(body).await?;
     tracing::info!(webhook = %webhook.id, url = %webhook.url, "webhook created");
     Ok(Created(webhook))
 }
@@ -55,7 +54,7 @@ async fn read(
     _admin: AdminUser,
     Path(path): Path<WebhookPath>,
 ) -> Result<axum::Json<Webhook>> {
-    Ok(axum::Json(store::get(&state.db, &path.id).await?))
+    Ok(axum::Json(state.webhooks.get(&path.id).await?))
 }
 
 async fn update(
@@ -64,8 +63,7 @@ async fn update(
     Path(path): Path<WebhookPath>,
     Json(body): Json<WebhookChanges>,
 ) -> Result<axum::Json<Webhook>> {
-    let webhook = store::update(&state.db, &state.collections, &path.id, body).await?;
-    state.webhooks.changed();
+    let webhook = state.webhooks.update(&path.id, body).await?;
     Ok(axum::Json(webhook))
 }
 
@@ -74,8 +72,7 @@ async fn delete(
     _admin: AdminUser,
     Path(path): Path<WebhookPath>,
 ) -> Result<NoContent> {
-    store::delete(&state.db, &path.id).await?;
-    state.webhooks.changed();
+    state.webhooks.delete(&path.id).await?;
     tracing::info!(webhook = %path.id, "webhook deleted");
     Ok(NoContent)
 }
