@@ -214,14 +214,14 @@ async fn access_token(State(state): State<Shared>, headers: HeaderMap, body: Str
 }
 
 /// The account the request's token belongs to, or GitHub's refusal.
-fn caller(state: &Shared, headers: &HeaderMap) -> Result<Account, Response> {
+fn caller(state: &Shared, headers: &HeaderMap) -> Result<Account, Box<Response>> {
     if !headers.contains_key(header::USER_AGENT) {
-        return Err((
+        let refusal = (
             Status::FORBIDDEN,
             "Request forbidden by administrative rules. Please make sure your request has \
              a User-Agent header",
-        )
-            .into_response());
+        );
+        return Err(Box::new(refusal.into_response()));
     }
     let token = headers
         .get(header::AUTHORIZATION)
@@ -234,11 +234,13 @@ fn caller(state: &Shared, headers: &HeaderMap) -> Result<Account, Response> {
     let login = state.lock().unwrap().tokens.get(token).cloned();
     match login {
         Some(login) => Ok(account(&login)),
-        None => Err((
-            Status::UNAUTHORIZED,
-            axum::Json(json!({"message": "Bad credentials"})),
-        )
-            .into_response()),
+        None => {
+            let refusal = (
+                Status::UNAUTHORIZED,
+                axum::Json(json!({"message": "Bad credentials"})),
+            );
+            Err(Box::new(refusal.into_response()))
+        }
     }
 }
 
@@ -250,14 +252,14 @@ async fn user(State(state): State<Shared>, headers: HeaderMap) -> Response {
             "email": account.public_email,
         }))
         .into_response(),
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     }
 }
 
 async fn emails(State(state): State<Shared>, headers: HeaderMap) -> Response {
     match caller(&state, &headers) {
         Ok(account) => axum::Json(account.emails).into_response(),
-        Err(refusal) => refusal,
+        Err(refusal) => *refusal,
     }
 }
 
