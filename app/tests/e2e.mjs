@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,7 +23,7 @@ const repo = resolve(here, '../..')
 const shots = process.env.E2E_SCREENSHOTS || tmpdir()
 const ADMIN = { email: 'admin@example.com', password: 'admin-password-1' }
 
-let server, browser, dir, base
+let server, browser, dir, base, github
 
 function serverBinary() {
   if (process.env.TINYBASE_E2E_BIN) return process.env.TINYBASE_E2E_BIN
@@ -60,6 +61,13 @@ function startServer() {
         TINYBASE_DB_URL: join(dir, 'e2e.db'),
         TINYBASE_ADMIN_EMAIL: ADMIN.email,
         TINYBASE_ADMIN_PASSWORD: ADMIN.password,
+        // The GitHub preset, its endpoints at the stand-in below.
+        TINYBASE_AUTH_OAUTH2: JSON.stringify([{
+          preset: 'github', client_id: GITHUB_CLIENT.id, client_secret: GITHUB_CLIENT.secret,
+          auth_url: `${github.url}/login/oauth/authorize`, token_url: `${github.url}/login/oauth/access_token`,
+          userinfo_url: `${github.url}/user`, emails_url: `${github.url}/user/emails`,
+        }]),
+        TINYBASE_AUTH_OAUTH2_REDIRECT_URLS: 'https://app.example.com/',
         // Warnings, and the line that says where it listens.
         RUST_LOG: 'warn,tinybase::cli=info',
       },
@@ -86,8 +94,76 @@ function startServer() {
   })
 }
 
+const GITHUB_CLIENT = { id: 'e2e-client', secret: 'e2e-secret' }
+
+// A stand-in for GitHub on 127.0.0.1 (the outside party of a sign-in): its OAuth app
+// endpoints (secret as a form field, PKCE S256, JSON only with `Accept: application/json`)
+// and the REST `/user` and `/user/emails` answers, for the one account `octo`.
+function startGitHub() {
+  const codes = new Map()
+  const tokens = new Set()
+  const read = (req) => new Promise((ok) => {
+    let body = ''
+    req.on('data', (c) => { body += c })
+    req.on('end', () => ok(new URLSearchParams(body)))
+  })
+  const json = (res, status, value) => {
+    res.writeHead(status, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(value))
+  }
+  const srv = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1')
+    const q = url.searchParams
+    if (url.pathname === '/login/oauth/authorize') {
+      if (q.get('client_id') !== GITHUB_CLIENT.id || q.get('code_challenge_method') !== 'S256') return json(res, 400, {})
+      const code = randomBytes(8).toString('hex')
+      codes.set(code, { challenge: q.get('code_challenge'), redirect: q.get('redirect_uri') })
+      const to = new URL(q.get('redirect_uri'))
+      to.searchParams.set('code', code)
+      to.searchParams.set('state', q.get('state'))
+      res.writeHead(302, { location: to.toString() })
+      return res.end()
+    }
+    if (url.pathname === '/login/oauth/access_token' && req.method === 'POST') {
+      const form = await read(req)
+      const grant = codes.get(form.get('code'))
+      codes.delete(form.get('code'))
+      const verifier = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url')
+      if (form.get('client_secret') !== GITHUB_CLIENT.secret || !grant || grant.challenge !== verifier
+        || !(req.headers.accept ?? '').includes('application/json')) {
+        return json(res, 200, { error: 'bad_verification_code' })
+      }
+      const token = `gho_${randomBytes(8).toString('hex')}`
+      tokens.add(token)
+      return json(res, 200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' })
+    }
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '')
+    if (!req.headers['user-agent']) return json(res, 403, { message: 'User-Agent required' })
+    if (!tokens.has(token)) return json(res, 401, { message: 'Bad credentials' })
+    if (url.pathname === '/user') return json(res, 200, { login: 'octo', id: 583231, email: null })
+    if (url.pathname === '/user/emails') return json(res, 200, [{ email: 'octo@example.com', verified: true, primary: true }])
+    json(res, 404, { message: 'Not Found' })
+  })
+  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok({ srv, url: `http://127.0.0.1:${srv.address().port}` })))
+}
+
+/** Signs in through the GitHub stand-in as a browser would (redirects by hand). */
+async function signInWithGitHub() {
+  let url = `${base}/api/auth/oauth2/github/start?redirect_to=${encodeURIComponent('https://app.example.com/done')}`
+  for (let hop = 0; hop < 3; hop++) {
+    const r = await fetch(url, { redirect: 'manual' })
+    assert.equal(r.status, 302, `${url}: ${await r.text()}`)
+    url = r.headers.get('location')
+  }
+  const code = new URL(url).searchParams.get('code')
+  const { status, body } = await call('POST', '/api/auth/oauth2/exchange', null, { code })
+  assert.equal(status, 200)
+  return body.user
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tinybase-e2e-'))
+  github = await startGitHub()
   const started = await startServer()
   server = started.child
   base = started.url
@@ -102,6 +178,7 @@ before(async () => {
 after(async () => {
   await browser?.close()
   server?.kill('SIGTERM')
+  github?.srv.close()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
@@ -422,6 +499,14 @@ test('an admin manages users and schedules', async () => {
     await bob.getByText('user', { exact: true }).waitFor()
     await bob.getByRole('button', { name: 'Delete' }).click()
     await page.getByText('No users found').waitFor()
+
+    // A user who signed in with GitHub: the row names the linked provider.
+    const octo = await signInWithGitHub()
+    assert.equal(octo.email, 'octo@example.com')
+    await page.fill('input[name=search]', 'octo')
+    await page.getByRole('button', { name: 'Search' }).click()
+    const octoRow = rows.filter({ hasText: 'octo@example.com' })
+    await octoRow.locator('[data-test=providers]', { hasText: 'github' }).waitFor()
 
     // Schedules: create, disable, enable, delete.
     allow(422, /\/api\/admin\/schedules$/)

@@ -1126,6 +1126,24 @@ async fn account_flows(r: &mut Recorder, admin: &str) {
         None,
     )
     .await;
+    r.expect(
+        S::OK,
+        M::GET,
+        "/api/admin/users/{id}/identities",
+        &format!("/api/admin/users/{user_id}/identities"),
+        Some(admin),
+        None,
+    )
+    .await;
+    r.expect(
+        S::NOT_FOUND,
+        M::GET,
+        "/api/admin/users/{id}/identities",
+        "/api/admin/users/nobody/identities",
+        Some(admin),
+        None,
+    )
+    .await;
     let providers = "/api/auth/oauth2/providers";
     r.expect(S::OK, M::GET, providers, providers, None, None)
         .await;

@@ -730,6 +730,56 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/admin/users/{id}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's linked provider accounts
+         * @description The OAuth2 / OpenID Connect provider accounts that sign in as this user, oldest first (the items of `GET /api/auth/oauth2/identities`). 404 for an unknown user.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The user's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IdentityResponse"][];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{id}/mfa": {
         parameters: {
             query?: never;
@@ -742,7 +792,7 @@ export interface paths {
         post?: never;
         /**
          * Reset a user's TOTP
-         * @description Turns the user's second factor off (for a lost authenticator); they                      sign in with the password alone and may set TOTP up again. Returns                      the user.
+         * @description Turns the user's second factor off (for a lost authenticator); they sign in with the password alone and may set TOTP up again. Returns the user.
          */
         delete: {
             parameters: {
@@ -1855,7 +1905,7 @@ export interface paths {
         };
         /**
          * Provider callback
-         * @description Where the provider sends the browser back. Checks the state (once, 10 minutes), exchanges the code with the PKCE verifier, checks the ID token (signature, issuer, audience, expiry, nonce), signs the user in — creating the account, or linking it to an existing one only when both sides have verified the email — and answers 302 to `redirect_to?code=…`. 401 `oauth2_failed` when any check fails; 409 `email_in_use`; 403 `registration_closed` for a new user when sign-ups are closed.
+         * @description Where the provider sends the browser back. Checks the state (once, 10 minutes), exchanges the code with the PKCE verifier, checks the ID token (signature, issuer, audience, expiry, nonce) — or, for a provider with explicit endpoints, asks its userinfo endpoint (and email list) who signed in — signs the user in — creating the account, or linking it to an existing one only when both sides have verified the email — and answers 302 to `redirect_to?code=…`. 401 `oauth2_failed` when any check fails; 409 `email_in_use`; 403 `registration_closed` for a new user when sign-ups are closed.
          */
         get: {
             parameters: {
@@ -1917,7 +1967,7 @@ export interface paths {
         };
         /**
          * Start signing in with a provider
-         * @description Open in the browser: 302 to the provider's sign-in page (state, PKCE S256 and nonce included). 422 when `redirect_to` is not under one of `auth.oauth2_redirect_urls`; 404 for an unknown provider; 503 `oauth2_provider_unavailable` when its discovery document cannot be read.
+         * @description Open in the browser: 302 to the provider's sign-in page (state, PKCE S256 and nonce included). 422 when `redirect_to` is not under one of `auth.oauth2_redirect_urls`; 404 for an unknown provider; 503 `oauth2_provider_unavailable` when its discovery document cannot be read. Providers with explicit endpoints (GitHub) get no nonce.
          */
         get: {
             parameters: {

@@ -1,6 +1,8 @@
 //! Sign-in through OAuth2 / OpenID Connect providers (`[[auth.oauth2]]`): the
 //! authorization-code flow with state, PKCE and nonce, and ID-token checks (signature,
-//! issuer, audience, expiry, nonce) by the `openidconnect` crate.
+//! issuer, audience, expiry, nonce) by the `openidconnect` crate. Providers with explicit
+//! endpoints instead of an issuer (GitHub) are plain OAuth2: no nonce and no ID token; the
+//! user comes from their userinfo endpoint (submodule `plain`).
 //!
 //! 1. [`Providers::start`] stores a one-time `state` holding the PKCE verifier, the nonce
 //!    and where to send the browser back, and returns the provider's authorization URL.
@@ -34,6 +36,8 @@ use super::users::{self, User, find_by_email_in, normalize_email};
 use crate::config::OAuth2Provider;
 use crate::db::{Database, format_timestamp, now};
 use crate::{Error, Result};
+
+mod plain;
 
 /// How long discovered provider metadata (endpoints, signing keys) is reused.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -80,6 +84,8 @@ impl Providers {
         let http = oauth_http::Client::builder()
             .redirect(oauth_http::redirect::Policy::none())
             .timeout(PROVIDER_TIMEOUT)
+            // Some providers' APIs (GitHub's) refuse requests without one.
+            .user_agent(concat!("tinybase/", env!("CARGO_PKG_VERSION")))
             .build()
             // Building fails only when the TLS backend cannot start; the providers then
             // fail on use with a logged error instead of the server failing to start.
@@ -91,7 +97,7 @@ impl Providers {
             .iter()
             .map(|config| {
                 Arc::new(Provider {
-                    config: config.clone(),
+                    config: config.resolved(),
                     metadata: Mutex::new(None),
                 })
             })
@@ -146,7 +152,7 @@ impl Providers {
     /// the app wants the browser back.
     ///
     /// # Errors
-    /// 404 for an unknown provider; 502 `oauth2_provider_unavailable` when its discovery
+    /// 404 for an unknown provider; 503 `oauth2_provider_unavailable` when its discovery
     /// document cannot be read.
     pub async fn start(
         &self,
@@ -156,6 +162,9 @@ impl Providers {
         redirect_to: &str,
     ) -> Result<String> {
         let provider = self.get(provider)?;
+        if !provider.config.uses_discovery() {
+            return plain::start(db, &provider.config, callback_url, redirect_to).await;
+        }
         let metadata = self.metadata(&provider).await?;
         let client = client(&provider.config, metadata, callback_url)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -188,7 +197,8 @@ impl Providers {
     ///
     /// # Errors
     /// 401 `oauth2_failed` for an unknown, used or expired state, a code the provider
-    /// refuses (wrong PKCE verifier, replayed), or an ID token that fails a check;
+    /// refuses (wrong PKCE verifier, replayed), an ID token that fails a check, or a
+    /// userinfo endpoint that gives no user;
     /// 403 `registration_closed` for a new user when sign-ups are closed; 409
     /// `email_in_use` when an account with the email exists but cannot be linked.
     pub async fn finish(
@@ -215,7 +225,48 @@ impl Providers {
             return Err(failed("the sign-in was started with another provider"));
         }
         let provider = self.get(provider_name)?;
-        let metadata = self.metadata(&provider).await?;
+        let (subject, email) = if provider.config.uses_discovery() {
+            self.openid_user(&provider, &field, code).await?
+        } else {
+            self.plain_user(
+                &provider.config,
+                &field("callback_url"),
+                code,
+                field("pkce_verifier"),
+            )
+            .await?
+        };
+        let password_hash = {
+            // An account made here has a password nobody knows until a reset sets one.
+            let unknown = random_hex(32)?;
+            super::password::run_limited(move || hash_password(&unknown)).await??
+        };
+        let identity = Identity {
+            provider: provider_name.to_owned(),
+            subject,
+            email,
+        };
+        let redirect_to = field("redirect_to");
+        let code = db
+            .write(move |tx| {
+                let user = sign_in_in(tx, &identity, registration_open, &password_hash)?;
+                one_time::issue_in(tx, Kind::OAuth2Exchange, Some(&user.id), &json!({}))
+            })
+            .await?;
+        Ok(Finished { redirect_to, code })
+    }
+
+    /// The OpenID Connect half of [`finish`](Self::finish): exchanges `code`, checks the ID
+    /// token and returns its subject and the email (from the token or the userinfo
+    /// endpoint) with whether the provider verified it.
+    async fn openid_user(
+        &self,
+        provider: &Provider,
+        field: &impl Fn(&str) -> String,
+        code: String,
+    ) -> Result<(String, Option<(String, bool)>)> {
+        let provider_name = provider.config.name.as_str();
+        let metadata = self.metadata(provider).await?;
         let client = client(&provider.config, metadata, &field("callback_url"))?;
         let http = self.http();
         let response = client
@@ -263,24 +314,7 @@ impl Providers {
                 }
             }
         }
-        let password_hash = {
-            // An account made here has a password nobody knows until a reset sets one.
-            let unknown = random_hex(32)?;
-            super::password::run_limited(move || hash_password(&unknown)).await??
-        };
-        let identity = Identity {
-            provider: provider_name.to_owned(),
-            subject,
-            email,
-        };
-        let redirect_to = field("redirect_to");
-        let code = db
-            .write(move |tx| {
-                let user = sign_in_in(tx, &identity, registration_open, &password_hash)?;
-                one_time::issue_in(tx, Kind::OAuth2Exchange, Some(&user.id), &json!({}))
-            })
-            .await?;
-        Ok(Finished { redirect_to, code })
+        Ok((subject, email))
     }
 
     /// Ends a sign-in the provider refused: where to send the browser with the error.
@@ -564,6 +598,14 @@ async fn send(
     if let Some(headers) = builder.headers_mut() {
         *headers = std::mem::take(response.headers_mut());
     }
+    let body = read_limited(response).await?;
+    Ok(builder.body(body)?)
+}
+
+/// The body of `response`, at most [`MAX_RESPONSE_BYTES`].
+async fn read_limited(
+    mut response: oauth_http::Response,
+) -> std::result::Result<Vec<u8>, ProviderHttpError> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -571,7 +613,7 @@ async fn send(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(builder.body(body)?)
+    Ok(body)
 }
 
 #[cfg(test)]

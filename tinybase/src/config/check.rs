@@ -6,9 +6,7 @@ use std::path::PathBuf;
 
 use super::error::{ConfigError, ConfigSource};
 use super::load::Provenance;
-use super::settings::{
-    DatabaseSettings, OAuth2Provider, ReplicationSettings, Settings, StorageBackend,
-};
+use super::settings::{DatabaseSettings, ReplicationSettings, Settings, StorageBackend};
 
 /// Values accepted by `server.log_level`.
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
@@ -193,14 +191,12 @@ impl Settings {
         }
         let mut names = BTreeSet::new();
         for provider in &self.auth.oauth2 {
-            if let Err(message) = check_provider(provider) {
+            if let Err(message) = super::oauth2::check_provider(provider, check_http_url) {
                 return fail("auth.oauth2", message);
             }
-            if !names.insert(provider.name.as_str()) {
-                return fail(
-                    "auth.oauth2",
-                    format!("two providers are named '{}'", provider.name),
-                );
+            let name = provider.resolved().name;
+            if !names.insert(name.clone()) {
+                return fail("auth.oauth2", format!("two providers are named '{name}'"));
             }
         }
         Ok(())
@@ -455,31 +451,6 @@ fn check_http_url(url: &str) -> Result<(), String> {
     }
 }
 
-fn check_provider(provider: &OAuth2Provider) -> Result<(), String> {
-    let name = &provider.name;
-    let name_ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !name_ok {
-        return Err(format!(
-            "provider name '{name}' must be 1 to 64 lower-case letters, digits, - or _"
-        ));
-    }
-    let Some(issuer) = &provider.issuer else {
-        return Err(format!(
-            "provider '{name}' has no issuer (the OpenID Connect issuer URL, e.g. \
-             https://accounts.google.com)"
-        ));
-    };
-    check_http_url(issuer).map_err(|message| format!("provider '{name}': {message}"))?;
-    if provider.client_id.trim().is_empty() {
-        return Err(format!("provider '{name}' has no client_id"));
-    }
-    Ok(())
-}
-
 fn check_origin(origin: &str) -> Result<(), String> {
     if origin == "*" {
         return Ok(());
@@ -513,6 +484,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::config::{OAuth2Preset, OAuth2Provider};
 
     fn path_of(url: &str) -> Result<PathBuf, ConfigError> {
         DatabaseSettings {
@@ -798,6 +770,112 @@ mod tests {
             "auth.oauth2",
             "two providers are named 'corp'",
         );
+        // A preset's name is the default name, so two unnamed GitHub providers collide.
+        check(
+            |s| {
+                let provider = OAuth2Provider {
+                    preset: Some(OAuth2Preset::Github),
+                    client_id: "x".to_owned(),
+                    ..OAuth2Provider::default()
+                };
+                s.auth.oauth2 = vec![provider.clone(), provider];
+            },
+            "auth.oauth2",
+            "two providers are named 'github'",
+        );
+        let explicit = || OAuth2Provider {
+            name: "corp".to_owned(),
+            auth_url: Some("https://id.example.com/authorize".to_owned()),
+            token_url: Some("https://id.example.com/token".to_owned()),
+            userinfo_url: Some("https://id.example.com/me".to_owned()),
+            client_id: "x".to_owned(),
+            ..OAuth2Provider::default()
+        };
+        for (provider, message) in [
+            (
+                OAuth2Provider {
+                    issuer: Some("https://id.example.com".to_owned()),
+                    ..explicit()
+                },
+                "provider 'corp' has both issuer (OpenID Connect discovery) and auth_url, \
+                 token_url, userinfo_url; give one or the other",
+            ),
+            (
+                OAuth2Provider {
+                    preset: Some(OAuth2Preset::Google),
+                    ..explicit()
+                },
+                "provider 'corp' (preset google) has both issuer",
+            ),
+            (
+                OAuth2Provider {
+                    preset: Some(OAuth2Preset::Github),
+                    issuer: Some("https://id.example.com".to_owned()),
+                    ..OAuth2Provider::default()
+                },
+                "provider 'github' (preset github) has both issuer (OpenID Connect \
+                 discovery) and auth_url, token_url, userinfo_url, emails_url",
+            ),
+            (
+                OAuth2Provider {
+                    token_url: None,
+                    ..explicit()
+                },
+                "provider 'corp' has no token_url: explicit endpoints need auth_url, \
+                 token_url and userinfo_url",
+            ),
+            (
+                OAuth2Provider {
+                    userinfo_url: None,
+                    ..explicit()
+                },
+                "provider 'corp' has no userinfo_url",
+            ),
+            (
+                OAuth2Provider {
+                    auth_url: Some("id.example.com/authorize".to_owned()),
+                    ..explicit()
+                },
+                "provider 'corp': auth_url 'id.example.com/authorize' is not an absolute URL",
+            ),
+            (
+                OAuth2Provider {
+                    emails_url: Some("/emails".to_owned()),
+                    ..explicit()
+                },
+                "provider 'corp': emails_url '/emails' is not an absolute URL",
+            ),
+            (
+                OAuth2Provider {
+                    client_id: " ".to_owned(),
+                    ..explicit()
+                },
+                "provider 'corp' has no client_id",
+            ),
+        ] {
+            let mut s = Settings::default();
+            s.auth.oauth2 = vec![provider];
+            let err = s.validate().expect_err(message);
+            assert_eq!(err.key, "auth.oauth2");
+            assert!(err.message.contains(message), "{}", err.message);
+        }
+        // Complete explicit endpoints, and presets pointed elsewhere, are accepted.
+        let mut s = Settings::default();
+        s.auth.oauth2 = vec![
+            explicit(),
+            OAuth2Provider {
+                preset: Some(OAuth2Preset::Github),
+                token_url: Some("http://127.0.0.1:9000/token".to_owned()),
+                client_id: "x".to_owned(),
+                ..OAuth2Provider::default()
+            },
+            OAuth2Provider {
+                preset: Some(OAuth2Preset::Google),
+                client_id: "x".to_owned(),
+                ..OAuth2Provider::default()
+            },
+        ];
+        s.validate().unwrap();
         check(
             |s| s.server.body_limit_bytes = 1023,
             "server.body_limit_bytes",

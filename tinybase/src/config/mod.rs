@@ -11,11 +11,13 @@
 //!
 //! The pieces live in submodules: `settings` (the structs and their defaults), `table`
 //! (the `SETTINGS` list) with `parse` (its value parsers), `load` (file and environment
-//! layering), `check` (semantic validation) and `error` (errors and suggestions).
+//! layering), `check` (semantic validation), `oauth2` (provider presets and their checks)
+//! and `error` (errors and suggestions).
 
 mod check;
 mod error;
 mod load;
+mod oauth2;
 mod parse;
 mod settings;
 mod table;
@@ -27,7 +29,8 @@ pub use error::{ConfigError, ConfigSource};
 pub use load::{CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE};
 pub use settings::{
     AdminSettings, AuthSettings, CorsSettings, DatabaseSettings, FunctionSettings, MailSettings,
-    OAuth2Provider, RealtimeSettings, Registration, ReplicationSettings, SchedulerSettings,
-    ServerSettings, Settings, SmtpTls, StorageBackend, StorageSettings, WebhookSettings,
+    OAuth2Preset, OAuth2Provider, RealtimeSettings, Registration, ReplicationSettings,
+    SchedulerSettings, ServerSettings, Settings, SmtpTls, StorageBackend, StorageSettings,
+    WebhookSettings,
 };
 pub use table::reference;

@@ -129,28 +129,58 @@ pub struct AuthSettings {
 }
 
 /// One `[[auth.oauth2]]` provider. Either `issuer` (OpenID Connect discovery) or the
-/// explicit endpoints.
+/// explicit endpoints `auth_url`, `token_url` and `userinfo_url` (plain OAuth2, no ID
+/// token); a `preset` fills in a known provider's values, and keys given here override it.
 // Debug is implemented by hand so the client secret never ends up in logs.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OAuth2Provider {
     /// Name used in URLs (`/api/auth/oauth2/{name}/start`): lower-case letters, digits,
-    /// `-` and `_`.
+    /// `-` and `_`. Defaults to the preset's name (`github`, `google`).
     pub name: String,
-    /// Name shown to users; defaults to `name`.
+    /// Name shown to users; defaults to the preset's (`GitHub`, `Google`), else `name`.
     #[serde(deserialize_with = "empty_as_none")]
     pub display_name: Option<String>,
+    /// A known provider whose endpoints and default scopes fill in the keys not given.
+    pub preset: Option<OAuth2Preset>,
     /// OpenID Connect issuer URL; its `/.well-known/openid-configuration` supplies the
     /// endpoints and signing keys.
     #[serde(deserialize_with = "empty_as_none")]
     pub issuer: Option<String>,
+    /// Authorization endpoint the browser is sent to (explicit endpoints, no `issuer`).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub auth_url: Option<String>,
+    /// Token endpoint that exchanges the code (explicit endpoints).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub token_url: Option<String>,
+    /// Endpoint answering the signed-in user's profile as JSON: `sub` or `id`, and
+    /// `email`, `email_verified` (explicit endpoints).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub userinfo_url: Option<String>,
+    /// Optional endpoint answering the user's addresses as a JSON array of `{email,
+    /// verified, primary}` (GitHub's shape); when given, the primary address is the email.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub emails_url: Option<String>,
     /// Client id registered with the provider.
     pub client_id: String,
     /// Client secret registered with the provider.
     #[serde(deserialize_with = "empty_as_none")]
     pub client_secret: Option<String>,
-    /// Scopes to ask for besides `openid`; empty means `email` and `profile`.
+    /// Scopes to ask for. With `issuer`: besides `openid`, empty means `email` and
+    /// `profile`. With explicit endpoints: exactly these (the GitHub preset's default is
+    /// `read:user` and `user:email`).
     pub scopes: Vec<String>,
+}
+
+/// A provider whose settings TinyBase knows (`preset` in `[[auth.oauth2]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OAuth2Preset {
+    /// GitHub: plain OAuth2 with its endpoints; the email is the verified primary address
+    /// from its email list.
+    Github,
+    /// Google: OpenID Connect discovery at `https://accounts.google.com`.
+    Google,
 }
 
 impl fmt::Debug for OAuth2Provider {
@@ -158,7 +188,12 @@ impl fmt::Debug for OAuth2Provider {
         f.debug_struct("OAuth2Provider")
             .field("name", &self.name)
             .field("display_name", &self.display_name)
+            .field("preset", &self.preset)
             .field("issuer", &self.issuer)
+            .field("auth_url", &self.auth_url)
+            .field("token_url", &self.token_url)
+            .field("userinfo_url", &self.userinfo_url)
+            .field("emails_url", &self.emails_url)
             .field("client_id", &self.client_id)
             .field(
                 "client_secret",

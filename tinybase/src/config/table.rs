@@ -184,8 +184,7 @@ pub(super) static SETTINGS: &[Setting] = &[
                 serde_json::from_str(v).map_err(|err| {
                     format!(
                         "not a JSON array of providers ({err}); e.g. \
-                         [{{\"name\":\"google\",\"issuer\":\"https://accounts.google.com\",\
-                         \"client_id\":\"…\",\"client_secret\":\"…\"}}]"
+                         [{{\"preset\":\"github\",\"client_id\":\"…\",\"client_secret\":\"…\"}}]"
                     )
                 })?
             };
@@ -538,9 +537,9 @@ mod tests {
     use crate::config::tests::{env, env_err};
     use crate::config::{
         AdminSettings, AuthSettings, CONFIG_FILE_ENV, ConfigSource, CorsSettings, DatabaseSettings,
-        FunctionSettings, MailSettings, OAuth2Provider, RealtimeSettings, Registration,
-        ReplicationSettings, SchedulerSettings, ServerSettings, SmtpTls, StorageSettings,
-        WebhookSettings,
+        FunctionSettings, MailSettings, OAuth2Preset, OAuth2Provider, RealtimeSettings,
+        Registration, ReplicationSettings, SchedulerSettings, ServerSettings, SmtpTls,
+        StorageSettings, WebhookSettings,
     };
 
     #[test]
@@ -599,7 +598,9 @@ mod tests {
             (
                 "TINYBASE_AUTH_OAUTH2",
                 r#"[{"name": "corp", "issuer": "https://id.example.com", "client_id": "tb",
-                    "client_secret": "shh", "scopes": ["email"]}]"#,
+                    "client_secret": "shh", "scopes": ["email"]},
+                    {"preset": "github", "client_id": "gh",
+                     "userinfo_url": "http://127.0.0.1:9000/user"}]"#,
             ),
             ("TINYBASE_MAIL_SMTP_HOST", "smtp.example.com"),
             ("TINYBASE_MAIL_SMTP_PORT", "2525"),
@@ -641,14 +642,27 @@ mod tests {
                     "https://app.example.com/done".to_owned(),
                     "http://localhost:5173/".to_owned(),
                 ],
-                oauth2: vec![OAuth2Provider {
-                    name: "corp".to_owned(),
-                    display_name: None,
-                    issuer: Some("https://id.example.com".to_owned()),
-                    client_id: "tb".to_owned(),
-                    client_secret: Some("shh".to_owned()),
-                    scopes: vec!["email".to_owned()],
-                }],
+                oauth2: vec![
+                    OAuth2Provider {
+                        name: "corp".to_owned(),
+                        display_name: None,
+                        preset: None,
+                        issuer: Some("https://id.example.com".to_owned()),
+                        auth_url: None,
+                        token_url: None,
+                        userinfo_url: None,
+                        emails_url: None,
+                        client_id: "tb".to_owned(),
+                        client_secret: Some("shh".to_owned()),
+                        scopes: vec!["email".to_owned()],
+                    },
+                    OAuth2Provider {
+                        preset: Some(OAuth2Preset::Github),
+                        userinfo_url: Some("http://127.0.0.1:9000/user".to_owned()),
+                        client_id: "gh".to_owned(),
+                        ..OAuth2Provider::default()
+                    },
+                ],
             },
             functions: FunctionSettings {
                 timeout_seconds: 30,

@@ -16,43 +16,68 @@ use tinybase::config::{OAuth2Provider, Registration, Settings};
 
 const CLIENT_ID: &str = "tinybase";
 const CLIENT_SECRET: &str = "tinybase-secret";
-const APP: &str = "https://app.example.com/";
-const DONE: &str = "https://app.example.com/signed-in";
+pub(super) const APP: &str = "https://app.example.com/";
+pub(super) const DONE: &str = "https://app.example.com/signed-in";
 
-struct World {
-    server: TestServer,
-    provider: OidcProvider,
+pub(super) struct World {
+    pub(super) server: TestServer,
+    pub(super) provider: OidcProvider,
+    /// Whether TinyBase knows the provider by discovery (OpenID Connect: a nonce is sent)
+    /// or by explicit endpoints (plain OAuth2: none).
+    discovery: bool,
 }
 
+/// TinyBase with the provider `test` found by discovery at a real oidc-provider.
 async fn world(tweak: impl FnOnce(&mut Settings)) -> World {
+    world_with(
+        |issuer| OAuth2Provider {
+            display_name: Some("Test ID".to_owned()),
+            issuer: Some(issuer.to_owned()),
+            ..OAuth2Provider::default()
+        },
+        tweak,
+    )
+    .await
+}
+
+/// TinyBase with the provider `test` that `provider(issuer)` configures (name, client id
+/// and secret added here), and a real oidc-provider at `issuer`.
+pub(super) async fn world_with(
+    provider: impl FnOnce(&str) -> OAuth2Provider,
+    tweak: impl FnOnce(&mut Settings),
+) -> World {
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
+    let config = OAuth2Provider {
+        name: "test".to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        client_secret: Some(CLIENT_SECRET.to_owned()),
+        ..provider(&issuer)
+    };
+    let discovery = config.issuer.is_some();
     let server = TestServer::start_with(move |s| {
-        s.auth.oauth2 = vec![OAuth2Provider {
-            name: "test".to_owned(),
-            display_name: Some("Test ID".to_owned()),
-            issuer: Some(issuer),
-            client_id: CLIENT_ID.to_owned(),
-            client_secret: Some(CLIENT_SECRET.to_owned()),
-            scopes: Vec::new(),
-        }];
+        s.auth.oauth2 = vec![config];
         s.auth.oauth2_redirect_urls = vec![APP.to_owned()];
         tweak(s);
     })
     .await;
     let callback = server.url("/api/auth/oauth2/test/callback");
     let provider = OidcProvider::start(port, CLIENT_ID, CLIENT_SECRET, &callback);
-    World { server, provider }
+    World {
+        server,
+        provider,
+        discovery,
+    }
 }
 
 /// A browser: no automatic redirects, cookies kept by name.
-struct Browser {
+pub(super) struct Browser {
     client: reqwest::Client,
     cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             client: reqwest::Client::builder()
                 .no_proxy()
@@ -85,7 +110,7 @@ impl Browser {
         response
     }
 
-    async fn get(&mut self, url: &str) -> reqwest::Response {
+    pub(super) async fn get(&mut self, url: &str) -> reqwest::Response {
         let request = self.client.get(url);
         self.send(request).await
     }
@@ -105,7 +130,7 @@ impl Browser {
     }
 }
 
-fn encode(value: &str) -> String {
+pub(super) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| {
@@ -118,13 +143,13 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(super) fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// What the provider does with the sign-in.
 #[derive(Clone, Copy)]
-enum Choice<'a> {
+pub(super) enum Choice<'a> {
     /// Sign in as this login (which is also the account's email) and consent.
     SignIn(&'a str),
     /// Cancel on the sign-in page.
@@ -133,7 +158,11 @@ enum Choice<'a> {
 
 /// Starts a sign-in and follows it through the provider; stops at TinyBase's callback
 /// URL (not yet visited) and returns it.
-async fn through_provider(w: &World, browser: &mut Browser, choice: Choice<'_>) -> String {
+pub(super) async fn through_provider(
+    w: &World,
+    browser: &mut Browser,
+    choice: Choice<'_>,
+) -> String {
     let start = w.server.url(&format!(
         "/api/auth/oauth2/test/start?redirect_to={}",
         encode(DONE)
@@ -144,7 +173,7 @@ async fn through_provider(w: &World, browser: &mut Browser, choice: Choice<'_>) 
     let mut next = location(&response);
     assert!(next.starts_with(&w.provider.issuer()), "{next}");
     assert!(next.contains("code_challenge_method=S256"), "{next}");
-    assert!(next.contains("nonce="), "{next}");
+    assert_eq!(next.contains("nonce="), w.discovery, "{next}");
     assert!(next.contains("state=tb_"), "{next}");
     for _ in 0..20 {
         if next.starts_with(&w.server.base) {
@@ -192,7 +221,7 @@ fn absolute(base: &str, url: &str) -> String {
 }
 
 /// Visits TinyBase's callback; returns its status, its `Location` and its body.
-async fn callback(browser: &mut Browser, url: &str) -> (StatusCode, String, Value) {
+pub(super) async fn callback(browser: &mut Browser, url: &str) -> (StatusCode, String, Value) {
     let response = browser.get(url).await;
     let status = response.status();
     let location = response
@@ -205,7 +234,7 @@ async fn callback(browser: &mut Browser, url: &str) -> (StatusCode, String, Valu
 }
 
 /// A full sign-in as `login`; returns the exchange code from the app redirect.
-async fn sign_in(w: &World, login: &str) -> String {
+pub(super) async fn sign_in(w: &World, login: &str) -> String {
     let mut browser = Browser::new();
     let url = through_provider(w, &mut browser, Choice::SignIn(login)).await;
     let (status, location, body) = callback(&mut browser, &url).await;
@@ -216,13 +245,13 @@ async fn sign_in(w: &World, login: &str) -> String {
     code.to_owned()
 }
 
-async fn exchange(w: &World, code: &str) -> (StatusCode, Value) {
+pub(super) async fn exchange(w: &World, code: &str) -> (StatusCode, Value) {
     w.server
         .post("/api/auth/oauth2/exchange", None, json!({ "code": code }))
         .await
 }
 
-fn error_code(body: &Value) -> &str {
+pub(super) fn error_code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
 
@@ -340,7 +369,7 @@ async fn a_replayed_or_made_up_callback_gets_no_session() {
 
 /// Changes what TinyBase remembered about the sign-in in progress, as if the callback
 /// belonged to another sign-in.
-async fn tamper(w: &World, field: &str, value: &str) {
+pub(super) async fn tamper(w: &World, field: &str, value: &str) {
     let sql = format!(
         "UPDATE one_time_tokens SET payload = json_set(payload, '$.{field}', ?1)
          WHERE kind = 'oauth2_state'"
@@ -426,11 +455,10 @@ async fn a_provider_that_is_down_answers_503_until_it_is_up() {
     let server = TestServer::start_with(move |s| {
         s.auth.oauth2 = vec![OAuth2Provider {
             name: "test".to_owned(),
-            display_name: None,
             issuer: Some(issuer),
             client_id: CLIENT_ID.to_owned(),
             client_secret: Some(CLIENT_SECRET.to_owned()),
-            scopes: Vec::new(),
+            ..OAuth2Provider::default()
         }];
         s.auth.oauth2_redirect_urls = vec![APP.to_owned()];
     })

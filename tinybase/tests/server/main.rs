@@ -13,6 +13,8 @@ mod common;
 mod accounts_mail;
 mod accounts_mfa;
 mod accounts_oauth2;
+mod accounts_oauth2_explicit;
+mod accounts_oauth2_github;
 mod admin_routes;
 mod admin_ui;
 mod admin_users;

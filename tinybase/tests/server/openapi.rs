@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use common::TestServer;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// One documented operation and what its document must say.
 struct Expected {
@@ -297,6 +297,26 @@ fn assert_properties(schema: &Value, expected: &[&str], what: &str) {
     let mut want = expected.to_vec();
     want.sort_unstable();
     assert_eq!(names, want, "{what}: properties");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_and_users_see_linked_providers_in_one_item_shape() {
+    let server = TestServer::start().await;
+    let doc = fetch_document(&server).await;
+    let schema = |path: &str| {
+        doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            .clone()
+    };
+    let admin = schema("/api/admin/users/{id}/identities");
+    assert_eq!(admin["type"], "array", "{admin}");
+    assert_eq!(admin, schema("/api/auth/oauth2/identities"));
+    assert_properties(
+        resolve(&doc, &admin["items"]),
+        &["provider", "email", "created_at"],
+        "identities",
+    );
+    let security = &doc["paths"]["/api/admin/users/{id}/identities"]["get"]["security"];
+    assert_eq!(security, &json!([{"bearer": []}]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,11 @@ use crate::api::extract::AdminUser;
 use crate::api::extract::Path;
 use crate::api::extract::{Json, Query};
 use crate::api::response::Created;
+use crate::api::routes::oauth2::IdentityResponse;
 use crate::auth::mail_flows;
 use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::auth::users::{self, NewUser, UserChanges};
-use crate::auth::{User, totp};
+use crate::auth::{User, oauth2, totp};
 use crate::mail::MailKind;
 use crate::pagination::{Page, PageRequest};
 use crate::text::EMAIL_PATTERN;
@@ -151,6 +152,17 @@ async fn reset_mfa(
     Ok(axum::Json(user))
 }
 
+async fn identities(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(path): Path<UserPath>,
+) -> Result<axum::Json<Vec<IdentityResponse>>> {
+    // An unknown user is 404, not an empty list.
+    let user = users::get(&state.db, &path.id).await?;
+    let linked = oauth2::identities(&state.db, &user.id).await?;
+    Ok(axum::Json(linked.into_iter().map(Into::into).collect()))
+}
+
 async fn send_verification(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -203,19 +215,37 @@ pub fn routes() -> ApiRouter<AppState> {
         .api_route(
             "/api/admin/users/{id}/verification",
             post_with(send_verification, |op| {
-                op.tag("admin: users").summary("Send a verification mail").description(
-                    "Mails the user a new verification link (voiding the previous one). \
+                op.tag("admin: users")
+                    .summary("Send a verification mail")
+                    .description(
+                        "Mails the user a new verification link (voiding the previous one). \
                      409 `email_already_verified`; 503 `mail_not_configured` without a \
                      mail server.",
-                )
+                    )
+            }),
+        )
+        .api_route(
+            "/api/admin/users/{id}/identities",
+            get_with(identities, |op| {
+                op.tag("admin: users")
+                    .summary("A user's linked provider accounts")
+                    .description(
+                        "The OAuth2 / OpenID Connect provider accounts that sign in as this \
+                         user, oldest first (the items of `GET \
+                         /api/auth/oauth2/identities`). 404 for an unknown user.",
+                    )
             }),
         )
         .api_route(
             "/api/admin/users/{id}/mfa",
             delete_with(reset_mfa, |op| {
-                op.tag("admin: users").summary("Reset a user's TOTP").description(
-                    "Turns the user's second factor off (for a lost authenticator); they                      sign in with the password alone and may set TOTP up again. Returns                      the user.",
-                )
+                op.tag("admin: users")
+                    .summary("Reset a user's TOTP")
+                    .description(
+                        "Turns the user's second factor off (for a lost authenticator); they \
+                     sign in with the password alone and may set TOTP up again. Returns \
+                     the user.",
+                    )
             }),
         )
 }

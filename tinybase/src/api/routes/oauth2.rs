@@ -76,6 +76,16 @@ pub struct IdentityResponse {
     pub created_at: DateTime<Utc>,
 }
 
+impl From<oauth2::LinkedIdentity> for IdentityResponse {
+    fn from(linked: oauth2::LinkedIdentity) -> Self {
+        Self {
+            provider: linked.provider,
+            email: linked.email,
+            created_at: linked.created_at,
+        }
+    }
+}
+
 async fn providers(State(state): State<AppState>) -> axum::Json<Vec<ProviderResponse>> {
     axum::Json(
         state
@@ -207,16 +217,7 @@ async fn identities(
     CurrentUser(user): CurrentUser,
 ) -> Result<axum::Json<Vec<IdentityResponse>>> {
     let linked = oauth2::identities(&state.db, &user.id).await?;
-    Ok(axum::Json(
-        linked
-            .into_iter()
-            .map(|i| IdentityResponse {
-                provider: i.provider,
-                email: i.email,
-                created_at: i.created_at,
-            })
-            .collect(),
-    ))
+    Ok(axum::Json(linked.into_iter().map(Into::into).collect()))
 }
 
 async fn unlink(
@@ -250,7 +251,7 @@ pub fn routes() -> ApiRouter<AppState> {
                      S256 and nonce included). 422 when `redirect_to` is not under one of \
                      `auth.oauth2_redirect_urls`; 404 for an unknown provider; 503 \
                      `oauth2_provider_unavailable` when its discovery document cannot be \
-                     read.",
+                     read. Providers with explicit endpoints (GitHub) get no nonce.",
                     )
             }),
         )
@@ -260,7 +261,9 @@ pub fn routes() -> ApiRouter<AppState> {
                 op.tag("auth").summary("Provider callback").description(
                     "Where the provider sends the browser back. Checks the state (once, \
                      10 minutes), exchanges the code with the PKCE verifier, checks the ID \
-                     token (signature, issuer, audience, expiry, nonce), signs the user in \
+                     token (signature, issuer, audience, expiry, nonce) — or, for a \
+                     provider with explicit endpoints, asks its userinfo endpoint (and \
+                     email list) who signed in — signs the user in \
                      — creating the account, or linking it to an existing one only when \
                      both sides have verified the email — and answers 302 to \
                      `redirect_to?code=…`. 401 `oauth2_failed` when any check fails; 409 \
