@@ -433,6 +433,26 @@ async fn expand_follows_lists_forward_and_back() {
     assert_eq!(id(&items[1]), b);
     assert_eq!(back(&items[1]), [first.as_str()]);
 
+    // A view rule that is an expression (naming `id`, as json_each's rows also have an
+    // `id`) applies to the posts found through a list.
+    server
+        .patch_collection(
+            &admin,
+            "posts",
+            json!({"options": {"view_rule": "id != '' && title = '2'"}}),
+        )
+        .await;
+    let (status, list) = server
+        .get(&format!("{}{query}", records_path("tags")), Some(&ann))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(back(&items[0]), [second.as_str()]);
+    assert_eq!(back(&items[1]), Vec::<String>::new());
+    server
+        .patch_collection(&admin, "posts", json!({"options": {"view_rule": "auth"}}))
+        .await;
+
     // Nested: tags → posts → tags again.
     let (status, one) = server
         .get(
@@ -525,8 +545,7 @@ async fn schema_checks_cover_list_relations() {
     let (_, doc) = server.get("/openapi.json", None).await;
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
-        schemas["BData"]["properties"]["many"]["type"],
-        "array",
+        schemas["BData"]["properties"]["many"]["type"], "array",
         "{}",
         schemas["BData"]
     );
