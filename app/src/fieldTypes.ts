@@ -5,7 +5,7 @@ import type { FieldType } from './api/types'
 const ICONS: Record<string, string> = {
   string: 'Aa', text: '¶', int: '#', float: '#.', boolean: '✓', datetime: '◷', date: '▦',
   email: '@', url: '↗', select: '☰', json: '{}', 'list[string]': '[a]', 'list[int]': '[#]',
-  'list[float]': '[#.]', relation: '⇢',
+  'list[float]': '[#.]', relation: '⇢', 'list[relation]': '[⇢]',
 }
 
 /** The glyph for a field type (system columns use `id` and `datetime`). */

@@ -1372,6 +1372,68 @@ test('the record drawer: an input per field type, a relation picker, errors besi
   })
 })
 
+test('a list[relation] field: the schema editor offers it, the drawer picks several records in order', async () => {
+  const token = await adminToken()
+  assert.equal((await call('POST', '/api/collections', token, {
+    name: 'labels', schema: { fields: [{ name: 'name', type: 'string', required: true }] },
+  })).status, 201)
+  const red = (await call('POST', '/api/collections/labels/records', token, { name: 'red' })).body
+  const blue = (await call('POST', '/api/collections/labels/records', token, { name: 'blue' })).body
+  assert.equal((await call('POST', '/api/collections', token, {
+    name: 'boards', schema: { fields: [{ name: 'title', type: 'string' }] },
+  })).status, 201)
+
+  await withPage('relation-list', { viewport: { width: 1440, height: 900 } }, async (page) => {
+    await signIn(page, token)
+    // The schema editor: a list[relation] field with its target and what a delete does.
+    await page.goto(`${base}/admin/collections/boards/edit`)
+    await page.click('[data-test=add-field]')
+    await page.fill('[name=field-1-name]', 'labels')
+    await page.selectOption('[name=field-1-type]', 'list[relation]')
+    await page.click('[data-test=field-1-options-toggle]')
+    await page.selectOption('[name=field-1-collection]', 'labels')
+    await page.selectOption('[name=field-1-on_delete]', 'set_null')
+    await page.click('[data-test=save-collection]')
+    await page.waitForURL(/\/admin\/collections\/boards$/)
+    const saved = (await call('GET', '/api/collections/boards', token)).body
+    assert.deepEqual(saved.schema.fields[1], { name: 'labels', type: 'list[relation]', collection: 'labels', on_delete: 'set_null' })
+
+    // The drawer: pick blue, then red; the list keeps that order.
+    await page.click('[data-test=new-record]')
+    const drawer = page.locator('[data-test=record-drawer]')
+    const field = drawer.locator('[data-field=labels]')
+    const pick = async (text) => {
+      const search = field.locator('[name=labels-add-search]')
+      await search.fill(text)
+      await page.waitForFunction((t) => {
+        const items = [...document.querySelectorAll('[data-field=labels] [role=option]')]
+        return items.length === 1 && items[0].textContent.includes(t)
+      }, text)
+      await search.press('Enter')
+    }
+    await drawer.locator('[name=title]').fill('Sprint')
+    await pick('blue')
+    await field.locator('[data-test=relation-chosen]', { hasText: 'blue' }).waitFor()
+    await pick('red')
+    await field.locator('[data-test=relation-chosen]', { hasText: 'red' }).waitFor()
+    assert.deepEqual(await field.locator('[data-test=relation-chosen] .relation-title').allInnerTexts(), ['blue', 'red'])
+    await page.click('[data-test=save-record]')
+    await drawer.waitFor({ state: 'detached' })
+    const [board] = (await call('GET', '/api/collections/boards/records', token)).body.items
+    assert.deepEqual(board.data.labels, [blue.id, red.id])
+
+    // Clearing one removes it from the list.
+    await page.locator(`tr[data-id="${board.id}"] [data-test=open-record]`).click()
+    await field.locator('[data-test=relation-chosen]', { hasText: 'red' }).waitFor()
+    await field.getByRole('button', { name: 'Clear labels-0' }).click()
+    assert.deepEqual(await field.locator('[data-test=relation-chosen] .relation-title').allInnerTexts(), ['red'])
+    await page.click('[data-test=save-record]')
+    await drawer.waitFor({ state: 'detached' })
+    const after = (await call('GET', `/api/collections/boards/records/${board.id}`, token)).body
+    assert.deepEqual(after.data.labels, [red.id])
+  })
+})
+
 test('the schema editor reorders fields by dragging and by keyboard, and saves the order', async () => {
   const token = await adminToken()
   assert.equal((await call('POST', '/api/collections', token, {

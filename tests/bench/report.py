@@ -11,7 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from servers import SEED_WORKERS
+from servers import AUTHOR_COUNT, SEED_WORKERS
 
 HERE = Path(__file__).resolve().parent
 TB, PB, FLOOR = "TinyBase", "PocketBase", "floor"
@@ -22,6 +22,8 @@ MAIN_ROWS = [
     ("list", "list 20, `rating > 3`, total, no index"),
     ("list_idx", "list 20, `rating > 3`, total, rating index"),
     ("mixed", "mixed: 9 × list with index : 1 × create (auth)"),
+    ("list_rule", "list 20, rule `published = true || owner_id = @request.auth.id` (auth)"),
+    ("list_expand", "list 20, `expand=author`"),
     ("login", "password login"),
     ("function", "function call `add_numbers` (auth)"),
 ]
@@ -224,12 +226,24 @@ system CPU time (from `/proc/<pid>/stat`) per 1,000 requests; peak RSS is the se
 `VmHWM` (from `/proc/<pid>/status`), reset with `clear_refs` before each run, so it is the
 peak during that workload. The mixed row sends, on the same 16 connections, every 10th
 request as a create (with the user's token) into the collection being listed and the other
-nine as the rating-index list; its req/s and latencies count all requests together.
+nine as the rating-index list; its req/s and latencies count all requests together.{relation_text(medians)}
 
 {main_table(medians)}
 
 {wal_line(medians)} {errors_line(medians)}
 {floor_part}"""
+
+
+def relation_text(medians: dict) -> str:
+    """What the rule and expand rows measure (API seeding only makes their collections)."""
+    if not any(key in ("list_rule", "list_expand") for _, key in medians):
+        return ""
+    return f"""
+The rule row lists, as the signed-in user, `posts_rule` (the same records) under the list
+rule "published, or mine" (PocketBase: `published = true || owner = @request.auth.id`,
+with an `owner` relation to users); half of its records are the user's. The expand row
+lists `posts_author` (the same titles) with each post's `author`, one of {AUTHOR_COUNT}
+`authors`, expanded."""
 
 
 def scaling_table(curves: dict) -> str:

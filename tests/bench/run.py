@@ -145,7 +145,8 @@ def fresh_servers(tmp: Path, tb_bin: Path, pb_bin: Path, records: int, seed: str
                 s.login_user()
                 s.seed_api(records)
                 s.check_list(records, POSTS_IDX)
-                how = "through the API into posts and posts_idx"
+                how = ("through the API into posts, posts_idx, posts_rule and "
+                       "posts_author")
             else:
                 s.setup(with_indexed=False)
                 s.stop()

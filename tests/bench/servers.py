@@ -10,6 +10,13 @@ create for signed-in users only, one password user, and N records seeded one of 
 - "offline": N records are written straight into each server's own SQLite layout while
   it is stopped, into `posts` only; the rating index is added later over the API.
 
+API seeding also makes the collections of the rule and relation workloads: `posts_rule`
+(the posts' title, published and rating; half of the N records created by the user, half
+by the admin) listed under the rule "published, or mine", and `authors` (AUTHOR_COUNT
+records) with `posts_author` (N titles, each with an `author` relation) listed with
+`expand=author`. PocketBase has no owner column, so its `posts_rule` has an `owner`
+relation to users, set to the user on the user's records and left empty on the admin's.
+
 The third server, the floor, is a bare axum + tokio binary (tests/src/bin/bench_floor.rs)
 that answers every get by id with one fixed record: the fastest get this machine allows.
 """
@@ -39,6 +46,8 @@ USER_PASSWORD = "bench-user-password"
 TAGS = ["rust", "go", "sqlite", "web", "db", "news", "howto", "bench"]
 FILTER = "rating > 3"
 POSTS, POSTS_IDX = "posts", "posts_idx"  # without / with the rating index (API seeding)
+POSTS_RULE, AUTHORS, POSTS_AUTHOR = "posts_rule", "authors", "posts_author"  # API seeding
+AUTHOR_COUNT = 50
 SEED_WORKERS = 12  # concurrent keep-alive connections creating the seed records
 
 
@@ -111,6 +120,7 @@ class Server:
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.user_token = ""
+        self.user_id = ""
         self.admin_token = ""
         self.ids: list[str] = []
         self.log_path: Path | None = None
@@ -261,26 +271,68 @@ class Server:
         over SEED_WORKERS keep-alive connections at once; the server keeps running."""
         assert self.proc is not None and self.user_token, "seed_api needs a signed-in user"
         rows = list(seed_rows(n))
+        bodies = [{"title": title, "published": published, "tags": tags, "rating": rating}
+                  for title, published, tags, rating in rows]
         for collection in (POSTS, POSTS_IDX):
-            ids = self._create_all(collection, rows)
+            ids = self._create_all(collection, bodies, self.user_token)
             if collection == POSTS:
                 self.ids = ids
+        self.seed_relations(rows)
 
-    def _create_all(self, collection: str, rows: list) -> list[str]:
-        """POSTs every row; returns the new ids in the order of `rows`."""
+    def seed_relations(self, rows: list) -> None:
+        """Fills `posts_rule` (even rows by the user, odd rows by the admin), `authors` and
+        `posts_author` (author i % AUTHOR_COUNT for row i)."""
+        authors = self._create_all(AUTHORS, [{"name": f"Author {i}"}
+                                             for i in range(AUTHOR_COUNT)], self.admin_token)
+        for share, token, own in ((0, self.user_token, True), (1, self.admin_token, False)):
+            bodies = [self.rule_record(title, published, rating, own)
+                      for title, published, _, rating in rows[share::2]]
+            self._create_all(POSTS_RULE, bodies, token)
+        self._create_all(POSTS_AUTHOR, [{"title": title, "author": authors[i % AUTHOR_COUNT]}
+                                        for i, (title, *_) in enumerate(rows)], self.user_token)
+        self.check_relations(rows)
+
+    def check_relations(self, rows: list) -> None:
+        """The rule lets the user see the published records and their own; the expanded
+        list carries each post's author."""
+        # The user's are the even rows (see seed_relations), published or not.
+        visible = sum(1 for i, (_, published, *_) in enumerate(rows) if published or i % 2 == 0)
+        body = expect(http("GET", self.base + self.list_path(filtered=False,
+                                                             collection=POSTS_RULE),
+                           None, self.user_token, self.auth_prefix),
+                      {200}, f"{self.name}: list {POSTS_RULE}")
+        total = body.get("total_items", body.get("totalItems"))
+        if total != visible:
+            raise BenchError(f"{self.name}: the rule should show {visible} of {len(rows)} "
+                             f"records of {POSTS_RULE}, the API counts {total}")
+        body = expect(http("GET", self.base + self.list_path(filtered=False,
+                                                             collection=POSTS_AUTHOR)
+                           + "&expand=author"), {200}, f"{self.name}: list {POSTS_AUTHOR}")
+        if not body["items"] or any("name" not in str(item.get("expand", {}).get("author"))
+                                    for item in body["items"]):
+            raise BenchError(f"{self.name}: {POSTS_AUTHOR} came without expanded authors: "
+                             f"{json.dumps(body)[:500]}")
+
+    def rule_record(self, title: str, published: bool, rating: int, own: bool) -> dict:
+        """A `posts_rule` record; `own`: the user's (else the admin's)."""
+        return {"title": title, "published": published, "rating": rating}
+
+    def relation_collections(self) -> list[dict]:
+        """The bodies creating `authors`, `posts_rule` and `posts_author`, in that order."""
+        raise NotImplementedError
+
+    def _create_all(self, collection: str, bodies: list[dict], token: str) -> list[str]:
+        """POSTs every body as `token`'s holder; returns the new ids in the order given."""
         path = self.records_path(collection)
         headers = {"Content-Type": "application/json",
-                   "Authorization": self.auth_prefix + self.user_token}
+                   "Authorization": self.auth_prefix + token}
 
         def create_share(share: int) -> list[tuple[int, str]]:
             conn = HTTPConnection("127.0.0.1", self.port, timeout=60)
             made = []
             try:
-                for i in range(share, len(rows), SEED_WORKERS):
-                    title, published, tags, rating = rows[i]
-                    body = json.dumps({"title": title, "published": published, "tags": tags,
-                                       "rating": rating})
-                    conn.request("POST", path, body, headers)
+                for i in range(share, len(bodies), SEED_WORKERS):
+                    conn.request("POST", path, json.dumps(bodies[i]), headers)
                     resp = conn.getresponse()
                     raw = resp.read()
                     if resp.status not in (200, 201):
@@ -291,7 +343,7 @@ class Server:
                 conn.close()
             return made
 
-        ids = [""] * len(rows)
+        ids = [""] * len(bodies)
         with ThreadPoolExecutor(SEED_WORKERS) as pool:
             for made in pool.map(create_share, range(SEED_WORKERS)):
                 for i, rid in made:
@@ -356,9 +408,28 @@ class TinyBase(Server):
                         "update_rule": "owner", "delete_rule": "owner"},
         }
 
+    def relation_collections(self) -> list[dict]:
+        rule = "published = true || owner_id = @request.auth.id"
+        public = {"list_rule": "public", "view_rule": "public", "create_rule": "auth",
+                  "update_rule": "owner", "delete_rule": "owner"}
+        return [
+            {"name": AUTHORS, "schema": {"fields": [{"name": "name", "type": "string"}]},
+             "options": public},
+            {"name": POSTS_RULE, "schema": {"fields": [
+                {"name": "title", "type": "string", "required": True, "max_length": 200},
+                {"name": "published", "type": "boolean"},
+                {"name": "rating", "type": "int", "min": 0, "max": 5},
+            ]}, "options": public | {"list_rule": rule, "view_rule": rule}},
+            {"name": POSTS_AUTHOR, "schema": {"fields": [
+                {"name": "title", "type": "string", "required": True, "max_length": 200},
+                {"name": "author", "type": "relation", "collection": AUTHORS},
+            ]}, "options": public},
+        ]
+
     def setup(self, with_indexed: bool) -> None:
         """`init`, then starts the server and creates `posts` (+ `posts_idx` with the rating
-        index) and the user over the API; leaves the server running."""
+        index, and the rule and relation collections) and the user over the API; leaves
+        the server running."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         env = self.env() | {"TINYBASE_ADMIN_EMAIL": ADMIN_EMAIL,
                             "TINYBASE_ADMIN_PASSWORD": ADMIN_PASSWORD}
@@ -371,10 +442,10 @@ class TinyBase(Server):
                                        {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}),
                                   {200}, "TinyBase admin login")["token"]
         collections = [(POSTS, False)] + ([(POSTS_IDX, True)] if with_indexed else [])
-        for name, indexed in collections:
-            expect(http("POST", self.base + "/api/collections",
-                        self.collection_body(indexed, name), self.admin_token), {201},
-                   f"TinyBase create collection {name}")
+        bodies = [self.collection_body(indexed, name) for name, indexed in collections]
+        for body in bodies + (self.relation_collections() if with_indexed else []):
+            expect(http("POST", self.base + "/api/collections", body, self.admin_token),
+                   {201}, f"TinyBase create collection {body['name']}")
         expect(http("POST", self.base + "/api/auth/register",
                     {"email": USER_EMAIL, "password": USER_PASSWORD}), {201},
                "TinyBase register user")
@@ -461,6 +532,33 @@ class PocketBase(Server):
             "indexes": [rating_index(name)] if indexed else [],
         }
 
+    def rule_record(self, title: str, published: bool, rating: int, own: bool) -> dict:
+        return {"title": title, "published": published, "rating": rating,
+                "owner": self.user_id if own else ""}
+
+    def relation_collections(self) -> list[dict]:
+        """Relation fields name their target by id, so `posts_author` is filled in with the
+        id of `authors` once that exists (see `setup`)."""
+        title = {"name": "title", "type": "text", "required": True, "max": 200}
+        signed_in = '@request.auth.id != ""'
+        return [
+            {"name": AUTHORS, "type": "base", "listRule": "", "viewRule": "",
+             "fields": [{"name": "name", "type": "text"}]},
+            {"name": POSTS_RULE, "type": "base",
+             "listRule": "published = true || owner = @request.auth.id",
+             "viewRule": "published = true || owner = @request.auth.id",
+             "createRule": signed_in,
+             "fields": [title, {"name": "published", "type": "bool"},
+                        {"name": "rating", "type": "number", "min": 0, "max": 5,
+                         "onlyInt": True},
+                        {"name": "owner", "type": "relation", "collectionId": "users",
+                         "maxSelect": 1}]},
+            {"name": POSTS_AUTHOR, "type": "base", "listRule": "", "viewRule": "",
+             "createRule": signed_in,
+             "fields": [title, {"name": "author", "type": "relation", "collectionId": AUTHORS,
+                                "maxSelect": 1}]},
+        ]
+
     def _admin_login(self) -> None:
         self.admin_token = expect(http(
             "POST", self.base + "/api/collections/_superusers/auth-with-password",
@@ -484,10 +582,22 @@ class PocketBase(Server):
         if body["logs"]["maxDays"] != 0:
             raise BenchError("PocketBase kept request logging on")
         collections = [(POSTS, False)] + ([(POSTS_IDX, True)] if with_indexed else [])
-        for name, indexed in collections:
-            expect(http("POST", self.base + "/api/collections",
-                        self.collection_body(indexed, name), tok, ""), {200},
-                   f"PocketBase create collection {name}")
+        bodies = [self.collection_body(indexed, name) for name, indexed in collections]
+        made: dict[str, str] = {}  # name → id, for relation fields
+        for body in bodies + (self.relation_collections() if with_indexed else []):
+            for f in body["fields"]:
+                if f["type"] == "relation" and f["collectionId"] in made:
+                    f["collectionId"] = made[f["collectionId"]]
+            if any(f["type"] == "relation" and f["collectionId"] == "users"
+                   for f in body["fields"]):
+                users = expect(http("GET", self.base + "/api/collections/users", None, tok, ""),
+                               {200}, "PocketBase read the users collection")
+                for f in body["fields"]:
+                    if f["type"] == "relation" and f["collectionId"] == "users":
+                        f["collectionId"] = users["id"]
+            created = expect(http("POST", self.base + "/api/collections", body, tok, ""),
+                             {200}, f"PocketBase create collection {body['name']}")
+            made[body["name"]] = created["id"]
         expect(http("POST", self.base + "/api/collections/users/records",
                     {"email": USER_EMAIL, "password": USER_PASSWORD,
                      "passwordConfirm": USER_PASSWORD}), {200}, "PocketBase create user")
@@ -496,8 +606,10 @@ class PocketBase(Server):
         return {"identity": USER_EMAIL, "password": USER_PASSWORD}
 
     def login_user(self) -> None:
-        self.user_token = expect(http("POST", self.base + self.login_path, self.login_body()),
-                                 {200}, "PocketBase user login")["token"]
+        body = expect(http("POST", self.base + self.login_path, self.login_body()),
+                      {200}, "PocketBase user login")
+        self.user_token = body["token"]
+        self.user_id = body["record"]["id"]
         self._admin_login()
 
     def _insert(self, conn: sqlite3.Connection, n: int) -> list[str]:

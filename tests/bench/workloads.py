@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from servers import POSTS, POSTS_IDX, BenchError, Floor, Server, TinyBase, expect, http
+from servers import (POSTS, POSTS_AUTHOR, POSTS_IDX, POSTS_RULE, BenchError, Floor, Server,
+                     TinyBase, expect, http)
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "bench.lua"
@@ -85,10 +86,24 @@ def workloads_main(api_seeded: bool) -> list[Workload]:
                               lambda s: s.records_path(idx), body=lambda s: CREATE_BODY,
                               auth=True),
                  mix_every=MIX_EVERY),
+        *(relation_workloads() if api_seeded else []),
         Workload("create", "create a record (auth)", "POST", record_path,
                  body=lambda s: CREATE_BODY, auth=True),
         Workload("login", "password login", "POST", lambda s: s.login_path,
                  body=lambda s: s.login_body()),
+    ]
+
+
+def relation_workloads() -> list[Workload]:
+    """A list under an expression rule, and a list expanding a relation: their collections
+    exist only with API seeding (see servers.py)."""
+    return [
+        Workload("list_rule", "list 20, rule `published = true || owner_id = @request.auth.id` "
+                 "(auth)", "GET",
+                 lambda s: s.list_path(filtered=False, collection=POSTS_RULE), auth=True),
+        Workload("list_expand", "list 20, `expand=author`", "GET",
+                 lambda s: s.list_path(filtered=False, collection=POSTS_AUTHOR)
+                 + "&expand=author"),
     ]
 
 

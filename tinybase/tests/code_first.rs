@@ -62,6 +62,8 @@ struct Article {
     tags: Option<Vec<String>>,
     #[field(on_delete = "set_null")]
     author: Option<Relation<Author>>,
+    #[field(max_length = 2, on_delete = "set_null")]
+    co_authors: Option<Vec<Relation<Author>>>,
     extra: Option<Value>,
     #[field(type = "email", default = "editor@example.com")]
     contact: Option<String>,
@@ -109,6 +111,7 @@ async fn write_article(ctx: Context, input: WriteInput) -> Result<Written> {
             day: NaiveDate::from_ymd_opt(2026, 12, 7),
             tags: Some(vec!["rust".into()]),
             author: None,
+            co_authors: None,
             extra: Some(json!({"any": ["json"]})),
             contact: None,
         })
@@ -183,6 +186,8 @@ async fn derived_collections_exist_at_start_with_the_declared_schema() {
             {"name": "day", "type": "date"},
             {"name": "tags", "type": "list[string]", "max_length": 3},
             {"name": "author", "type": "relation", "collection": "authors", "on_delete": "set_null"},
+            {"name": "co_authors", "type": "list[relation]", "collection": "authors",
+             "max_length": 2, "on_delete": "set_null"},
             {"name": "extra", "type": "json"},
             {"name": "contact", "type": "email", "default": "editor@example.com"},
         ])
@@ -203,6 +208,43 @@ async fn derived_collections_exist_at_start_with_the_declared_schema() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
+    // Vec<Relation<Author>> is a list of author ids, in order, read back as typed relations.
+    let mut ids = Vec::new();
+    for name in ["Ada", "Grace"] {
+        let (status, author) = server
+            .post(
+                &records_path("authors"),
+                Some(&admin),
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{author}");
+        ids.push(author["id"].as_str().unwrap().to_owned());
+    }
+    let (status, paired) = server
+        .post(
+            &records_path("articles"),
+            Some(&admin),
+            json!({"title": "Two", "slug": "two", "status": "draft",
+                   "co_authors": [ids[1], ids[0]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{paired}");
+    let typed: Article = serde_json::from_value(paired["data"].clone()).unwrap();
+    let co_authors = typed.co_authors.unwrap();
+    assert_eq!(
+        co_authors.iter().map(Relation::id).collect::<Vec<_>>(),
+        [ids[1].as_str(), ids[0].as_str()]
+    );
+    let (status, refused) = server
+        .post(
+            &records_path("articles"),
+            Some(&admin),
+            json!({"title": "Three", "slug": "three", "status": "draft",
+                   "co_authors": [ids[0], ids[1], ids[0]]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
     let (status, found) = server
         .get(&format!("{}?search=crab", records_path("articles")), None)
         .await;

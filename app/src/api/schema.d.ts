@@ -3601,7 +3601,10 @@ export interface components {
         };
         /** @description One field of a collection and its constraints. */
         FieldSpec: {
-            /** @description The target collection of a `relation` field; values are record ids in it. */
+            /**
+             * @description The target collection of a `relation` or `list[relation]` field; values are record
+             *     ids in it.
+             */
             collection?: string | null;
             /** @description The value used when a new record omits the field. Must itself be a valid value. */
             default?: unknown;
@@ -3641,8 +3644,8 @@ export interface components {
             /** @description The field's name: `^[a-z][a-z0-9_]{0,62}$`, not one of the reserved system names. */
             name: string;
             /**
-             * @description What deleting a record that a `relation` field points at does to the records
-             *     pointing at it (default `restrict`).
+             * @description What deleting a record that a `relation` (or `list[relation]`) field points at does
+             *     to the records pointing at it (default `restrict`).
              */
             on_delete?: components["schemas"]["OnDelete"] | null;
             /** @description A regular expression string values must match (strings; each `list[string]` element). */
@@ -3662,7 +3665,7 @@ export interface components {
             values?: string[] | null;
         };
         /** @description The type of a field. */
-        FieldType: "string" | "text" | "int" | "float" | "boolean" | "datetime" | "date" | "email" | "url" | "select" | "json" | "list[string]" | "list[int]" | "list[float]" | "relation" | "file" | "list[file]";
+        FieldType: "string" | "text" | "int" | "float" | "boolean" | "datetime" | "date" | "email" | "url" | "select" | "json" | "list[string]" | "list[int]" | "list[float]" | "relation" | "file" | "list[file]" | "list[relation]";
         /** @description The path of a file. */
         FilePath: {
             /** @description The collection's name. */

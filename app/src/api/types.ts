@@ -32,7 +32,8 @@ export type Page<T> = Omit<S['Page'], 'items'> & { items: T[] }
 
 export const FIELD_TYPES: FieldType[] = [
   'string', 'text', 'int', 'float', 'boolean', 'datetime', 'date', 'email', 'url',
-  'select', 'json', 'list[string]', 'list[int]', 'list[float]', 'relation', 'file', 'list[file]',
+  'select', 'json', 'list[string]', 'list[int]', 'list[float]', 'relation', 'list[relation]', 'file',
+  'list[file]',
 ]
 export const RULES: Rule[] = ['public', 'auth', 'owner', 'admin']
 export const RULE_KEYS = ['list_rule', 'view_rule', 'create_rule', 'update_rule', 'delete_rule'] as const

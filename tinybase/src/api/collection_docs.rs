@@ -128,6 +128,11 @@ fn field_schema(field: &FieldSpec) -> Value {
         }
         FieldType::File => json!({"type": "string"}),
         FieldType::ListFile => json!({"type": "array", "items": {"type": "string"}}),
+        FieldType::ListRelation => json!({
+            "type": "array",
+            "items": {"type": "string", "format": "uuid"},
+            "uniqueItems": true,
+        }),
     };
     let Some(object) = schema.as_object_mut() else {
         return schema;

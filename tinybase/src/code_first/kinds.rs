@@ -20,13 +20,15 @@ use crate::collections::{FieldSpec, FieldType};
 /// | `Vec<String>`, `Vec<i64>`, `Vec<f64>` | `list[string]`, `list[int]`, `list[float]` |
 /// | `serde_json::Value` | `json` |
 /// | [`Relation<T>`](super::Relation) | `relation` to `T`'s collection |
+/// | `Vec<Relation<T>>` | `list[relation]` to `T`'s collection |
 /// | an enum deriving `tinybase::Select` | `select` with the variants as values |
 /// | `Option<T>` | as `T`, not required |
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the type of a code-first collection's field",
     label = "unsupported field type",
     note = "use String, i64, f64, bool, chrono::DateTime<Utc>, chrono::NaiveDate, Vec<String>, \
-            Vec<i64>, Vec<f64>, serde_json::Value, tinybase::Relation<T>, an enum deriving \
+            Vec<i64>, Vec<f64>, serde_json::Value, tinybase::Relation<T>, \
+            Vec<tinybase::Relation<T>>, an enum deriving \
             tinybase::Select, or an Option of one of them"
 )]
 pub trait FieldKind {

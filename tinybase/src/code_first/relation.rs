@@ -43,6 +43,16 @@ impl<T: Collection> FieldKind for Relation<T> {
     }
 }
 
+/// `Vec<Relation<T>>`: a `list[relation]` field holding distinct ids of records of `T`'s
+/// collection, in order.
+impl<T: Collection> FieldKind for Vec<Relation<T>> {
+    const FIELD_TYPE: FieldType = FieldType::ListRelation;
+
+    fn target() -> Option<&'static str> {
+        Some(T::NAME)
+    }
+}
+
 impl<T> Clone for Relation<T> {
     fn clone(&self) -> Self {
         Self::new(self.id.clone())

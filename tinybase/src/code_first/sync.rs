@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::CollectionDescriptor;
-use crate::collections::{Defined, FieldType, NewCollection, Service};
+use crate::collections::{Defined, NewCollection, Service};
 use crate::{Error, Result};
 
 /// The collections declared by `#[derive(tinybase::Collection)]` structs linked into the
@@ -72,7 +72,7 @@ fn targets(collection: &NewCollection) -> impl Iterator<Item = &str> {
         .schema
         .fields
         .iter()
-        .filter(|f| f.field_type == FieldType::Relation)
+        .filter(|f| f.field_type.is_relation())
         .filter_map(|f| f.collection.as_deref())
 }
 

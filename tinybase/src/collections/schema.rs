@@ -78,7 +78,8 @@ pub struct FieldSpec {
     /// The allowed values of a `select` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
-    /// The target collection of a `relation` field; values are record ids in it.
+    /// The target collection of a `relation` or `list[relation]` field; values are record
+    /// ids in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collection: Option<String>,
     /// The largest file accepted, in bytes (`file`; each file of `list[file]`). Default
@@ -89,8 +90,8 @@ pub struct FieldSpec {
     /// its name: `image/png`, or a whole family such as `image/*`. Default: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mime_types: Option<Vec<String>>,
-    /// What deleting a record that a `relation` field points at does to the records
-    /// pointing at it (default `restrict`).
+    /// What deleting a record that a `relation` (or `list[relation]`) field points at does
+    /// to the records pointing at it (default `restrict`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_delete: Option<OnDelete>,
 }
@@ -129,7 +130,8 @@ pub enum OnDelete {
     Restrict,
     /// The records pointing at it are deleted too, in the same transaction.
     Cascade,
-    /// The field is removed from the records pointing at it, in the same transaction.
+    /// The field is removed from the records pointing at it (for a `list[relation]`: the
+    /// id is removed from the list), in the same transaction.
     SetNull,
 }
 
@@ -208,6 +210,9 @@ pub enum FieldType {
     /// Uploaded files; the value is a list of stored names.
     #[serde(rename = "list[file]")]
     ListFile,
+    /// Distinct ids of records in the collection named by `collection`, in the order given.
+    #[serde(rename = "list[relation]")]
+    ListRelation,
 }
 
 impl FieldType {
@@ -231,6 +236,7 @@ impl FieldType {
             Self::Relation => "relation",
             Self::File => "file",
             Self::ListFile => "list[file]",
+            Self::ListRelation => "list[relation]",
         }
     }
 
@@ -259,8 +265,18 @@ impl FieldType {
     pub fn is_list(self) -> bool {
         matches!(
             self,
-            Self::ListString | Self::ListInt | Self::ListFloat | Self::ListFile
+            Self::ListString
+                | Self::ListInt
+                | Self::ListFloat
+                | Self::ListFile
+                | Self::ListRelation
         )
+    }
+
+    /// True for `relation` and `list[relation]`: their values are ids of records in the
+    /// field's `collection`, and deleting those records applies the field's `on_delete`.
+    pub fn is_relation(self) -> bool {
+        matches!(self, Self::Relation | Self::ListRelation)
     }
 
     /// True for `file` and `list[file]`: their values are set by uploading.

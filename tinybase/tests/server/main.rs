@@ -29,6 +29,7 @@ mod files_s3;
 mod hostile_inputs;
 mod http_errors;
 mod last_admin_races;
+mod list_relations;
 mod migrations;
 mod openapi;
 mod record_access;

@@ -305,7 +305,11 @@ pub(crate) fn kind_of(field_type: FieldType) -> Kind {
         FieldType::Datetime => Kind::Datetime,
         FieldType::Date => Kind::Date,
         FieldType::Json => Kind::Json,
-        FieldType::ListString | FieldType::ListFile => Kind::List(ListOf::Text),
+        // A list of ids compares like a list of strings: `tags = '<id>'` holds when the
+        // list holds that id.
+        FieldType::ListString | FieldType::ListFile | FieldType::ListRelation => {
+            Kind::List(ListOf::Text)
+        }
         FieldType::ListInt => Kind::List(ListOf::Int),
         FieldType::ListFloat => Kind::List(ListOf::Float),
     }

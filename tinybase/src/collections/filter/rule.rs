@@ -390,6 +390,23 @@ fn relation_path(
     let mut hops = Vec::with_capacity(relations.len());
     for part in relations {
         let spec = here.field(part).filter(|s| fields::is_safe_name(&s.name));
+        if spec.is_some_and(|s| s.field_type == FieldType::ListRelation) {
+            // Following a list would make the path many-valued; "any of them" or "all of
+            // them" would have to be spelled out, so it is refused rather than guessed.
+            return Err(QueryError::at(
+                token.pos,
+                format!(
+                    "{} in {} is a list[relation] field: relation paths through a list are \
+                     not supported",
+                    quote(part),
+                    quote(name)
+                ),
+            )
+            .hint(format!(
+                "test membership with {part} = '<record id>', or compare the related records \
+                 with @collection.<collection>.<field>"
+            )));
+        }
         let Some(target_name) = spec
             .filter(|s| s.field_type == FieldType::Relation)
             .and_then(|s| s.collection.clone())

@@ -11,7 +11,7 @@ use crate::auth::Caller;
 use crate::collections::model::{Collection, CollectionChanges, NewCollection};
 use crate::collections::registry::LoadedCollection;
 use crate::collections::rules::{CollectionOptions, Rule, authorize};
-use crate::collections::schema::{CollectionSchema, FieldType};
+use crate::collections::schema::CollectionSchema;
 use crate::collections::validate::CompiledSchema;
 use crate::collections::{indexes, search};
 use crate::db::{format_timestamp, now};
@@ -272,7 +272,7 @@ impl Service {
                                 .fields
                                 .iter()
                                 .filter(|f| {
-                                    f.field_type == FieldType::Relation
+                                    f.field_type.is_relation()
                                         && f.collection.as_deref() == Some(name.as_str())
                                 })
                                 .map(move |f| format!("{}.{}", c.name, f.name))

@@ -22,6 +22,7 @@ use crate::collections::filter::{SqlParam, field_expression};
 use crate::collections::indexes::collection_condition;
 use crate::collections::registry::LoadedCollection;
 use crate::collections::rules::{Action, Scope, authorize};
+use crate::collections::schema::FieldType;
 use crate::{Error, ErrorKind, Result};
 
 /// How many relations deep `expand` may go (`a.b.c`).
@@ -61,6 +62,8 @@ enum Link {
     Forward { field: String },
     /// The target's relation field, read by this SQL expression, holds the parent's id.
     Back { expr: String },
+    /// The target's `list[relation]` field of this name holds the parent's id among others.
+    BackList { field: String },
 }
 
 /// SQL ANDed to a query (empty for none) and its parameters.
@@ -177,13 +180,25 @@ impl Service {
                 continue;
             };
             let schema = source.compiled.schema();
-            let points_here = schema
+            let Some(spec) = schema
                 .fields
                 .iter()
-                .any(|f| f.name == field && f.collection.as_deref() == Some(from_name.as_str()));
-            if let (true, Some(expr)) = (points_here, field_expression(field, schema)) {
-                return Ok((Link::Back { expr }, source));
-            }
+                .find(|f| f.name == field && f.collection.as_deref() == Some(from_name.as_str()))
+            else {
+                continue;
+            };
+            // The expression exists only for a name safe inside SQL text.
+            let Some(expr) = field_expression(field, schema) else {
+                continue;
+            };
+            let link = if spec.field_type == FieldType::ListRelation {
+                Link::BackList {
+                    field: spec.name.clone(),
+                }
+            } else {
+                Link::Back { expr }
+            };
+            return Ok((link, source));
         }
         Err(bad_expand(format!(
             "expand `{path}`: `{name}` is neither a relation field of `{from_name}` nor \
@@ -338,7 +353,9 @@ fn expand_level(conn: &Connection, parents: &mut [RawRecord], nodes: &[Node]) ->
                 };
                 expand_forward(conn, parents, data, field, node, view)?;
             }
-            Link::Back { expr } => expand_back(conn, parents, expr, node, view)?,
+            Link::Back { .. } | Link::BackList { .. } => {
+                expand_back(conn, parents, node, view)?;
+            }
         }
     }
     Ok(())
@@ -418,15 +435,15 @@ fn expand_forward(
     Ok(())
 }
 
-fn expand_back(
-    conn: &Connection,
-    parents: &mut [RawRecord],
+/// The query for a back-relation through a relation field read by `expr`, and its
+/// parameters. The window keeps at most [`MAX_BACK_RELATION_RECORDS`] per parent, the
+/// oldest first.
+fn back_query(
     expr: &str,
+    parent_ids: &SqlParam,
     node: &Node,
     view: &Condition,
-) -> Result<()> {
-    let ids: Vec<&str> = parents.iter().map(|p| p.id.as_str()).collect();
-    // The window keeps at most MAX_BACK_RELATION_RECORDS per parent, the oldest first.
+) -> Result<(String, Vec<SqlParam>)> {
     let sql = format!(
         "SELECT id, owner_id, data, created_at, updated_at, link FROM (\
            SELECT {RECORD_COLUMNS}, {expr} AS link, \
@@ -436,11 +453,60 @@ fn expand_back(
         collection_condition(&node.target.collection.id)?,
         view.sql
     );
-    let ids_json = SqlParam::Text(serde_json::to_string(&ids)?);
+    let params = std::iter::once(parent_ids.clone())
+        .chain(view.params.iter().cloned())
+        .collect();
+    Ok((sql, params))
+}
+
+/// The query for a back-relation through the `list[relation]` field `field`, and its
+/// parameters: each record holding some parent id is joined with its list's elements, so
+/// a record that holds several parents of the page is found once per parent.
+fn back_list_query(
+    field: &str,
+    parent_ids: &SqlParam,
+    node: &Node,
+    view: &Condition,
+) -> Result<(String, Vec<SqlParam>)> {
+    // The records are chosen (and the view applied) in an inner query over `records`
+    // alone, where the view's SQL reads its columns unambiguously; `json_each` has an `id`
+    // column of its own, so the join happens outside.
+    let sql = format!(
+        "SELECT id, owner_id, data, created_at, updated_at, link FROM (\
+           SELECT r.id AS id, r.owner_id AS owner_id, r.data AS data, \
+             r.created_at AS created_at, r.updated_at AS updated_at, element.value AS link, \
+             ROW_NUMBER() OVER (PARTITION BY element.value ORDER BY r.created_at, r.id) AS n \
+           FROM (SELECT {RECORD_COLUMNS} FROM records WHERE {} \
+                   AND EXISTS (SELECT 1 FROM json_each(records.data, '$.{field}') \
+                     WHERE value IN (SELECT value FROM json_each(?))){}\
+                ) AS r, json_each(r.data, '$.{field}') AS element \
+           WHERE element.value IN (SELECT value FROM json_each(?))\
+         ) WHERE n <= {MAX_BACK_RELATION_RECORDS} ORDER BY created_at, id",
+        collection_condition(&node.target.collection.id)?,
+        view.sql
+    );
+    let params = std::iter::once(parent_ids.clone())
+        .chain(view.params.iter().cloned())
+        .chain(std::iter::once(parent_ids.clone()))
+        .collect();
+    Ok((sql, params))
+}
+
+fn expand_back(
+    conn: &Connection,
+    parents: &mut [RawRecord],
+    node: &Node,
+    view: &Condition,
+) -> Result<()> {
+    let ids: Vec<&str> = parents.iter().map(|p| p.id.as_str()).collect();
+    let parent_ids = SqlParam::Text(serde_json::to_string(&ids)?);
+    let (sql, params) = match &node.link {
+        Link::BackList { field } => back_list_query(field, &parent_ids, node, view)?,
+        Link::Back { expr } => back_query(expr, &parent_ids, node, view)?,
+        Link::Forward { .. } => return Ok(()),
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(
-        std::iter::once(&ids_json).chain(&view.params),
-    ))?;
+    let mut rows = stmt.query(params_from_iter(&params))?;
     let mut children = Vec::new();
     let mut links = Vec::new();
     while let Some(row) = rows.next()? {

@@ -11,6 +11,7 @@ mod fields;
 mod files;
 mod page_json;
 mod records;
+mod references;
 mod relations;
 
 pub(crate) use access::record_matches;

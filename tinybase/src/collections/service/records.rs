@@ -941,47 +941,7 @@ impl Service {
         own_id: Option<&str>,
         caller: &Caller,
     ) -> Result<()> {
-        let mut missing = FieldErrors::default();
-        for (field, target) in loaded.compiled.relations() {
-            let Some(Value::String(target_id)) =
-                data.get(field).filter(|_| touched.contains(&field))
-            else {
-                continue;
-            };
-            // A record the caller may not view is reported exactly like a missing one:
-            // otherwise the answer would tell whether another user's private record exists.
-            let exists = match self.registry.get(target) {
-                Some(target) => {
-                    let rules = self
-                        .record_rules(&target, caller, &[Action::View], None)
-                        .unwrap_or_default();
-                    let (sql, params) = and_conditions(
-                        "SELECT owner_id FROM records WHERE id = ? AND collection_id = ?",
-                        vec![
-                            SqlParam::Text(target_id.clone()),
-                            SqlParam::Text(target.collection.id.clone()),
-                        ],
-                        &rules,
-                    );
-                    let owner: Option<Option<String>> = conn
-                        .query_row(&sql, params_from_iter(&params), |row| row.get(0))
-                        .optional()?;
-                    owner.is_some_and(|owner| {
-                        authorize(&target.collection.options.view_rule, caller).is_ok_and(|scope| {
-                            matches!(scope, Scope::Matching(_)) || scope.covers(owner.as_deref())
-                        })
-                    })
-                }
-                None => false,
-            };
-            if !exists {
-                missing.add(
-                    field,
-                    format!("no record with this id in collection `{target}`"),
-                );
-            }
-        }
-        missing.into_result("the record refers to records that do not exist")?;
+        self.check_relations(conn, loaded, data, touched, caller)?;
 
         let condition = collection_condition(&loaded.collection.id)?;
         let schema = loaded.compiled.schema();

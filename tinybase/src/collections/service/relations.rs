@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::Service;
 use super::files::all_names;
@@ -67,7 +67,7 @@ impl Service {
                     }
                     OnDelete::SetNull => {
                         for mut referrer in referrers {
-                            referrer.data.remove(field);
+                            release_value(&mut referrer.data, field, &record.id);
                             referrer.updated_at = now();
                             tx.execute(
                                 "UPDATE records SET data = ?2, updated_at = ?3 WHERE id = ?1",
@@ -137,7 +137,7 @@ impl Service {
         let mut edges: HashMap<String, Vec<String>> = HashMap::new();
         let mut add = |referrer: &str, schema: &CollectionSchema| {
             for field in &schema.fields {
-                if field.field_type == FieldType::Relation
+                if field.field_type.is_relation()
                     && field.on_delete == Some(OnDelete::Cascade)
                     && let Some(target) = &field.collection
                 {
@@ -198,21 +198,48 @@ fn path_between(edges: &HashMap<String, Vec<String>>, from: &str, to: &str) -> O
     None
 }
 
-/// The records of `collection` whose relation `field` holds `id`.
+/// What `set_null` leaves of `field` once the record `id` is gone: a single relation is
+/// removed; a list keeps its other ids, in order ("null" for a list means the element).
+fn release_value(data: &mut Map<String, Value>, field: &str, id: &str) {
+    match data.get_mut(field) {
+        Some(Value::Array(ids)) => ids.retain(|held| held.as_str() != Some(id)),
+        _ => {
+            data.remove(field);
+        }
+    }
+}
+
+/// The records of `collection` whose relation `field` (or `list[relation]` field) holds
+/// `id`.
 fn referrers(
     conn: &Connection,
     collection: &LoadedCollection,
     field: &str,
     id: &str,
 ) -> Result<Vec<Record>> {
-    let Some(expression) = field_expression(field, collection.compiled.schema()) else {
+    let schema = collection.compiled.schema();
+    let Some(expression) = field_expression(field, schema) else {
         return Ok(Vec::new());
+    };
+    let is_list = schema
+        .field(field)
+        .is_some_and(|f| f.field_type == FieldType::ListRelation);
+    // A list is searched element by element. That scans the collection's records (no
+    // expression index can hold a list's elements), which is acceptable here: it runs
+    // only when a record of the target collection is deleted, once per list field that
+    // points at it, and reads the lists in place without decoding whole records. A
+    // collection with very many records and frequent deletes of targets would want a
+    // side table of (record, element) rows instead.
+    let matches = if is_list {
+        format!("EXISTS (SELECT 1 FROM json_each(data, '$.{field}') WHERE value = ?1)")
+    } else {
+        format!("{expression} = ?1")
     };
     let condition = collection_condition(&collection.collection.id)?;
     let name = &collection.collection.name;
     let records = conn
         .prepare_cached(&format!(
-            "SELECT {RECORD_COLUMNS} FROM records WHERE {condition} AND {expression} = ?1"
+            "SELECT {RECORD_COLUMNS} FROM records WHERE {condition} AND {matches}"
         ))?
         .query_map([id], |row| record_from_row(row, name))?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -99,8 +99,34 @@ pub(super) fn check_value(
         FieldType::ListFile => {
             check_list(spec, value, "must be a list of file names", check_file_name)
         }
+        FieldType::ListRelation => check_relation_list(spec, value),
     }
 }
+
+/// A `list[relation]`: its length, then each element a record id, stored normalised, and
+/// no id twice (a record is either related or not; a repeat is a client's mistake).
+fn check_relation_list(spec: &FieldSpec, value: &Value) -> Result<Value, String> {
+    check_list(spec, value, LIST_RELATION_MESSAGE, |item| {
+        item.as_str()
+            .map(|_| ())
+            .ok_or_else(|| formats::RECORD_ID_MESSAGE.to_owned())
+    })?;
+    let items = value.as_array().ok_or(LIST_RELATION_MESSAGE)?;
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let text = item.as_str().unwrap_or_default();
+        let id = formats::normalize_record_id(text)
+            .map_err(|message| format!("element {index} {message}"))?;
+        if let Some(first) = ids.iter().position(|seen| *seen == id) {
+            return Err(format!("element {index} repeats element {first}"));
+        }
+        ids.push(id);
+    }
+    Ok(Value::Array(ids.into_iter().map(Value::String).collect()))
+}
+
+/// Shown for a `list[relation]` value that is not an array.
+const LIST_RELATION_MESSAGE: &str = "must be a list of record ids";
 
 /// The name of a stored file (see `storage::names`). Whether the record holds that file is
 /// for the record service to check.
@@ -525,5 +551,40 @@ mod tests {
         );
         bad(&s, json!("post-1"), formats::RECORD_ID_MESSAGE);
         bad(&s, json!(12), formats::RECORD_ID_MESSAGE);
+    }
+
+    #[test]
+    fn relation_list_takes_distinct_record_ids() {
+        let s = FieldSpec {
+            max_length: Some(2),
+            ..spec(FieldType::ListRelation)
+        };
+        let a = "0190f1a2-3b4c-7d8e-9f00-112233445566";
+        let b = "0190f1a2-3b4c-7d8e-9f00-112233445577";
+        ok(&s, json!([]));
+        ok(&s, json!([a, b]));
+        assert_eq!(
+            check(&s, json!([b, a.to_uppercase()])),
+            Ok(json!([b, a])),
+            "ids are stored lower-case, in the order given"
+        );
+        bad(
+            &s,
+            json!([a, a.to_uppercase()]),
+            "element 1 repeats element 0",
+        );
+        bad(
+            &s,
+            json!([a, "x"]),
+            &format!("element 1 {}", formats::RECORD_ID_MESSAGE),
+        );
+        bad(
+            &s,
+            json!([a, 7]),
+            &format!("element 1 {}", formats::RECORD_ID_MESSAGE),
+        );
+        bad(&s, json!([a, b, a]), "must have at most 2 elements");
+        bad(&s, json!(a), "must be a list of record ids");
+        bad(&s, json!({"id": a}), "must be a list of record ids");
     }
 }

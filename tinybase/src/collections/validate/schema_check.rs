@@ -34,7 +34,10 @@ const SIZED: &[FieldType] = &[
     FieldType::ListInt,
     FieldType::ListFloat,
     FieldType::ListFile,
+    FieldType::ListRelation,
 ];
+/// Types that take `collection` and `on_delete`.
+const RELATIONS: &[FieldType] = &[FieldType::Relation, FieldType::ListRelation];
 /// Types that take `max_size` and `mime_types`.
 const FILES: &[FieldType] = &[FieldType::File, FieldType::ListFile];
 /// The largest `max_size` accepted: 1 TiB, far above any real upload, but a bound.
@@ -165,11 +168,7 @@ fn check_constraints(
         ("max_length", spec.max_length.is_some(), SIZED),
         ("pattern", spec.pattern.is_some(), PATTERNED),
         ("values", spec.values.is_some(), &[FieldType::Select]),
-        (
-            "collection",
-            spec.collection.is_some(),
-            &[FieldType::Relation],
-        ),
+        ("collection", spec.collection.is_some(), RELATIONS),
         ("unique", spec.unique, UNIQUABLE),
         (
             "searchable",
@@ -178,11 +177,7 @@ fn check_constraints(
         ),
         ("max_size", spec.max_size.is_some(), FILES),
         ("mime_types", spec.mime_types.is_some(), FILES),
-        (
-            "on_delete",
-            spec.on_delete.is_some(),
-            &[FieldType::Relation],
-        ),
+        ("on_delete", spec.on_delete.is_some(), RELATIONS),
     ];
     for (attribute, set, types) in misplaced {
         if set && !types.contains(&t) {
@@ -225,18 +220,31 @@ fn check_constraints(
     if t.is_file() {
         check_file_constraints(spec, field);
     }
-    if t == FieldType::Relation {
+    if t.is_relation() {
         match spec.collection.as_deref() {
-            None => field.add("collection", "is required for relation fields"),
+            None => field.add(
+                "collection",
+                format!("is required for {} fields", t.as_str()),
+            ),
             Some(target) if !collection_exists(target) => {
                 field.add("collection", format!("no collection is named \"{target}\""));
             }
             Some(_) => {}
         }
-        if spec.required && spec.on_delete == Some(crate::collections::schema::OnDelete::SetNull) {
+        let set_null = spec.on_delete == Some(crate::collections::schema::OnDelete::SetNull);
+        // For a list, set_null removes one id and leaves the (possibly empty) list, so
+        // `required` still holds; a lower bound on its length may not.
+        if set_null && t == FieldType::Relation && spec.required {
             field.add(
                 "on_delete",
                 "cannot be set_null on a required field: the record would become invalid",
+            );
+        }
+        if set_null && t == FieldType::ListRelation && spec.min_length.is_some_and(|n| n > 0) {
+            field.add(
+                "on_delete",
+                "cannot be set_null with a min_length: removing an id could leave the list too \
+                 short",
             );
         }
     }
@@ -398,11 +406,16 @@ mod tests {
             {"name": "weights", "type": "list[float]", "max": 1.5},
             {"name": "author", "type": "relation", "collection": "users", "unique": true},
             {"name": "parent", "type": "relation", "collection": "posts"},
+            {"name": "related", "type": "list[relation]", "collection": "posts", "max_length": 3, "on_delete": "set_null"},
         ]));
-        assert_eq!(s.schema().fields.len(), 16);
+        assert_eq!(s.schema().fields.len(), 17);
         assert_eq!(
             s.relations().collect::<Vec<_>>(),
-            [("author", "users"), ("parent", "posts")]
+            [
+                ("author", "users"),
+                ("parent", "posts"),
+                ("related", "posts")
+            ]
         );
         assert_eq!(
             s.unique_fields().collect::<Vec<_>>(),
@@ -488,13 +501,13 @@ mod tests {
             json!({
                 "schema.fields[0].min": "applies only to int, float, list[int] and list[float] fields",
                 "schema.fields[0].max": "applies only to int, float, list[int] and list[float] fields",
-                "schema.fields[1].min_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
-                "schema.fields[1].max_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
+                "schema.fields[1].min_length": "applies only to string, text, email, url, list[string], list[int], list[float], list[file] and list[relation] fields",
+                "schema.fields[1].max_length": "applies only to string, text, email, url, list[string], list[int], list[float], list[file] and list[relation] fields",
                 "schema.fields[1].pattern": "applies only to string, text, email, url and list[string] fields",
                 "schema.fields[2].pattern": "applies only to string, text, email, url and list[string] fields",
-                "schema.fields[2].min_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
+                "schema.fields[2].min_length": "applies only to string, text, email, url, list[string], list[int], list[float], list[file] and list[relation] fields",
                 "schema.fields[3].values": "applies only to select fields",
-                "schema.fields[3].collection": "applies only to relation fields",
+                "schema.fields[3].collection": "applies only to relation and list[relation] fields",
                 "schema.fields[4].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
                 "schema.fields[5].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
                 "schema.fields[5].min": "applies only to int, float, list[int] and list[float] fields",
@@ -525,7 +538,7 @@ mod tests {
                 "schema.fields[2].max_size": "applies only to file and list[file] fields",
                 "schema.fields[2].mime_types": "applies only to file and list[file] fields",
                 "schema.fields[3].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
-                "schema.fields[3].max_length": "applies only to string, text, email, url, list[string], list[int], list[float] and list[file] fields",
+                "schema.fields[3].max_length": "applies only to string, text, email, url, list[string], list[int], list[float], list[file] and list[relation] fields",
             }),
         );
     }
@@ -553,12 +566,26 @@ mod tests {
             json!([
                 {"name": "a", "type": "relation"},
                 {"name": "b", "type": "relation", "collection": "nope"},
+                {"name": "c", "type": "list[relation]"},
+                {"name": "d", "type": "list[relation]", "collection": "nope"},
+                {"name": "e", "type": "list[relation]", "collection": "posts", "min_length": 1, "on_delete": "set_null"},
+                {"name": "f", "type": "list[relation]", "collection": "posts", "unique": true, "pattern": "x"},
             ]),
             json!({
                 "schema.fields[0].collection": "is required for relation fields",
                 "schema.fields[1].collection": "no collection is named \"nope\"",
+                "schema.fields[2].collection": "is required for list[relation] fields",
+                "schema.fields[3].collection": "no collection is named \"nope\"",
+                "schema.fields[4].on_delete": "cannot be set_null with a min_length: removing an id could leave the list too short",
+                "schema.fields[5].unique": "applies only to string, text, int, float, datetime, date, email, url, select and relation fields",
+                "schema.fields[5].pattern": "applies only to string, text, email, url and list[string] fields",
             }),
         );
+        // A required list may be set_null: removing an id leaves a (possibly empty) list.
+        let required = schema(
+            json!([{"name": "tags", "type": "list[relation]", "collection": "comments", "required": true, "on_delete": "set_null"}]),
+        );
+        assert!(CompiledSchema::compile(&required, &|name: &str| name == "comments").is_ok());
         // The caller lets a collection point at itself by answering yes for its own name.
         let own = schema(json!([{"name": "parent", "type": "relation", "collection": "comments"}]));
         let exists = |name: &str| name == "comments";

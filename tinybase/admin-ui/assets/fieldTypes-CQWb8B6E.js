@@ -1,0 +1,1 @@
+var e={string:`Aa`,text:`¶`,int:`#`,float:`#.`,boolean:`✓`,datetime:`◷`,date:`▦`,email:`@`,url:`↗`,select:`☰`,json:`{}`,"list[string]":`[a]`,"list[int]":`[#]`,"list[float]":`[#.]`,relation:`⇢`,"list[relation]":`[⇢]`};function t(t){return t===`id`?`⚷`:e[t]??`•`}export{t};
