@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-use crate::auth::users::{self, EnsureAdmin};
+use crate::auth::users::{self, EnsureAdmin, Users};
 use crate::config::{DEFAULT_CONFIG_FILE, Settings, StorageBackend};
 use crate::constants::{ADMIN_PATH, DOCS_PATH, OPENAPI_PATH};
 use crate::{App, Error, Result, Tinybase, scaffold, shutdown_signal};
@@ -412,16 +412,20 @@ async fn init(app: &Tinybase) -> Result<()> {
     if let (Some(email), Some(password)) = (&settings.admin.email, &settings.admin.password) {
         report_admin(
             email,
-            users::ensure_admin(app.database(), email, password).await?,
+            Users::new(app.database().clone())
+                .ensure_admin(email, password)
+                .await?,
         );
-    } else if users::count_admins(app.database()).await? > 0 {
+    } else if Users::new(app.database().clone()).count_admins().await? > 0 {
         println!("admin: an admin already exists");
     } else if std::io::stdin().is_terminal() {
         let email = prompt("admin email: ")?;
         let password = prompt_new_password()?;
         report_admin(
             &email,
-            users::ensure_admin(app.database(), &email, &password).await?,
+            Users::new(app.database().clone())
+                .ensure_admin(&email, &password)
+                .await?,
         );
     } else {
         println!("admin: none yet; {}", HOW_TO_CREATE_ADMIN);
@@ -439,11 +443,14 @@ async fn serve(app: Tinybase) -> Result<()> {
         // Admins are the primary's to create.
     } else if let (Some(email), Some(password)) = (&settings.admin.email, &settings.admin.password)
     {
-        match users::ensure_admin(app.database(), email, password).await? {
+        match Users::new(app.database().clone())
+            .ensure_admin(email, password)
+            .await?
+        {
             EnsureAdmin::AlreadyAdmin => {}
             outcome => tracing::info!(%email, ?outcome, "admin from settings"),
         }
-    } else if users::count_admins(app.database()).await? == 0 {
+    } else if Users::new(app.database().clone()).count_admins().await? == 0 {
         tracing::warn!("there is no admin yet: {HOW_TO_CREATE_ADMIN}");
     }
     let address = format!("{}:{}", settings.server.host, settings.server.port);
@@ -476,7 +483,9 @@ async fn admin_create(app: &Tinybase, email: &str, password: Option<String>) -> 
     };
     report_admin(
         email,
-        users::ensure_admin(app.database(), email, &password).await?,
+        Users::new(app.database().clone())
+            .ensure_admin(email, &password)
+            .await?,
     );
     Ok(())
 }

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
-use tinybase::auth::users::{self, NewUser};
+use tinybase::auth::users::NewUser;
 use tinybase::collections::Caller;
 use tinybase::functions::{
     AuthLevel, CallStatus, Calls, Context, Executor, FunctionDescriptor, FunctionRegistry,
@@ -294,17 +294,15 @@ impl Harness {
         let mut settings = tinybase::config::Settings::default();
         settings.database.url = dir.path().join("test.db").display().to_string();
         let app = tinybase::App::new(settings).build().await.unwrap();
-        let user = users::create(
-            app.database(),
-            NewUser {
+        let user = tinybase::auth::Users::new(app.database().clone())
+            .create(NewUser {
                 email: "user@example.com".to_owned(),
                 password: "user-password".to_owned(),
                 is_admin: false,
                 email_verified: false,
-            },
-        )
-        .await
-        .unwrap();
+            })
+            .await
+            .unwrap();
         let executor = Executor::new(
             app.database().clone(),
             app.collections().clone(),

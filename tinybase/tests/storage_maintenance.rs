@@ -107,7 +107,8 @@ async fn database_with_history() -> (tempfile::TempDir, String) {
     let url = dir.path().join("t.db").display().to_string();
     let days_ago = |n| format_timestamp(Utc::now() - Duration::days(n));
     let (forty, thirty_one, two) = (days_ago(40), days_ago(31), days_ago(2));
-    tinybase::auth::users::ensure_admin(app.database(), common::ADMIN_EMAIL, "admin-password")
+    tinybase::auth::Users::new(app.database().clone())
+        .ensure_admin(common::ADMIN_EMAIL, "admin-password")
         .await
         .unwrap();
     app.database()

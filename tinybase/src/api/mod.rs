@@ -31,7 +31,7 @@ pub use request_id::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
 
 use crate::api::extract::BEARER_SCHEME;
 use crate::auth::oauth2::Providers as OAuth2Providers;
-use crate::auth::{LoginRateLimiter, MailRateLimiter, RegistrationRateLimiter};
+use crate::auth::{LoginRateLimiter, MailRateLimiter, RegistrationRateLimiter, Users};
 use crate::collections::Service as Collections;
 use crate::config::Settings;
 use crate::db::Database;
@@ -69,6 +69,8 @@ pub struct AppState {
     pub schedules: Schedules,
     /// The function call history.
     pub calls: Calls,
+    /// User accounts.
+    pub users: Users,
     /// The served OpenAPI document.
     pub docs: ApiDocs,
     /// Realtime streams and their subscriptions.
@@ -113,6 +115,7 @@ impl AppState {
         let webhooks = Webhooks::new(db.clone(), collections.clone(), &settings.webhooks);
         let schedules = Schedules::new(db.clone(), functions.clone(), SchedulerHandle::default());
         let calls = Calls::new(db.clone());
+        let users = Users::new(db.clone());
         Self {
             webhooks,
             db,
@@ -126,6 +129,7 @@ impl AppState {
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
             schedules,
             calls,
+            users,
             realtime: functions.realtime().clone(),
             functions,
             docs,

@@ -16,4 +16,4 @@ pub mod users;
 
 pub use caller::Caller;
 pub use rate_limit::{LoginRateLimiter, MailRateLimiter, RegistrationRateLimiter};
-pub use users::User;
+pub use users::{User, Users};

@@ -93,31 +93,251 @@ pub enum EnsureAdmin {
     AlreadyAdmin,
 }
 
-/// Creates a user after checking the email and password.
-///
-/// # Errors
-/// 422 naming each bad field; 409 when the email is taken.
-pub async fn create(db: &Database, new: NewUser) -> Result<User> {
-    let email = normalize_email(&new.email);
-    let mut problems = FieldErrors::default();
-    if let Some(msg) = check_email(&email) {
-        problems.add("email", msg);
-    }
-    if let Some(msg) = check_new_password(&new.password) {
-        problems.add("password", msg);
-    }
-    problems.into_result("the user is not valid")?;
+/// User accounts: the operations every part of TinyBase (the API, the command line,
+/// functions) goes through, with the rules that keep at least one admin in place.
+#[derive(Clone)]
+pub struct Users {
+    db: Database,
+}
 
-    let password_hash = hash_blocking(new.password).await?;
-    let is_admin = new.is_admin;
-    let email_verified = new.email_verified;
-    db.write(move |tx| {
-        if email_taken(tx, &email, None)? {
-            return Err(email_conflict());
+impl Users {
+    /// The accounts in `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Creates a user after checking the email and password.
+    ///
+    /// # Errors
+    /// 422 naming each bad field; 409 when the email is taken.
+    pub async fn create(&self, new: NewUser) -> Result<User> {
+        let email = normalize_email(&new.email);
+        let mut problems = FieldErrors::default();
+        if let Some(msg) = check_email(&email) {
+            problems.add("email", msg);
         }
-        insert_in(tx, &email, &password_hash, is_admin, email_verified)
-    })
-    .await
+        if let Some(msg) = check_new_password(&new.password) {
+            problems.add("password", msg);
+        }
+        problems.into_result("the user is not valid")?;
+
+        let password_hash = hash_blocking(new.password).await?;
+        let is_admin = new.is_admin;
+        let email_verified = new.email_verified;
+        self.db
+            .write(move |tx| {
+                if email_taken(tx, &email, None)? {
+                    return Err(email_conflict());
+                }
+                insert_in(tx, &email, &password_hash, is_admin, email_verified)
+            })
+            .await
+    }
+
+    /// Returns the user with this email and password.
+    ///
+    /// # Errors
+    /// 401 with one message for an unknown email and a wrong password alike.
+    pub async fn verify_credentials(&self, email: &str, password: String) -> Result<User> {
+        let email = normalize_email(email);
+        let found = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .query_row(
+                        &format!(
+                            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"
+                        ),
+                        [&email],
+                        |row| Ok((User::from_row(row)?, row.get::<_, String>(7)?)),
+                    )
+                    .optional()?)
+            })
+            .await?;
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), hash),
+            None => (None, decoy_hash().to_owned()),
+        };
+        let matches = run_limited(move || verify_password(&password, &hash)).await?;
+        match user {
+            Some(user) if matches => Ok(user),
+            _ => Err(Error::unauthorized("invalid email or password")),
+        }
+    }
+
+    /// The user with this id.
+    ///
+    /// # Errors
+    /// 404 when there is none.
+    pub async fn get(&self, id: &str) -> Result<User> {
+        let id = id.to_owned();
+        self.db.read(move |conn| get_in(conn, &id)).await
+    }
+
+    /// One page of users, oldest first, optionally only those whose email contains `search`.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn list(&self, page: Pagination, search: Option<String>) -> Result<Page<User>> {
+        let pattern = search
+            .map(|s| normalize_email(&s))
+            .filter(|s| !s.is_empty())
+            .map(|s| contains_pattern(&s));
+        self.db
+            .read(move |conn| {
+                let filter = "(?1 IS NULL OR email LIKE ?1 ESCAPE '\\')";
+                let total: i64 = conn.query_row(
+                    &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
+                    params![pattern],
+                    |row| row.get(0),
+                )?;
+                let mut stmt = conn.prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE {filter}
+             ORDER BY created_at, id LIMIT ?2 OFFSET ?3"
+                ))?;
+                let items = stmt
+                    .query_map(
+                        params![pattern, page.limit(), page.offset()],
+                        User::from_row,
+                    )?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
+    }
+
+    /// Applies `changes` to a user and returns the result. A new password revokes every token
+    /// the user holds. The last admin cannot be demoted.
+    ///
+    /// # Errors
+    /// 404 for an unknown user, 422 for a bad email or password, 409 for a taken email or
+    /// for demoting the last admin.
+    pub async fn update(&self, id: &str, changes: UserChanges) -> Result<User> {
+        let email = changes.email.as_deref().map(normalize_email);
+        let mut problems = FieldErrors::default();
+        if let Some(msg) = email.as_deref().and_then(check_email) {
+            problems.add("email", msg);
+        }
+        if let Some(msg) = changes.password.as_deref().and_then(check_new_password) {
+            problems.add("password", msg);
+        }
+        problems.into_result("the changes are not valid")?;
+
+        let password_hash = match changes.password {
+            Some(password) => Some(hash_blocking(password).await?),
+            None => None,
+        };
+        let id = id.to_owned();
+        let is_admin = changes.is_admin;
+        let email_verified = changes.email_verified;
+        self.db
+            .write(move |tx| {
+                let current = get_in(tx, &id)?;
+                // Counted inside the write transaction, never before it: writes run one at a time,
+                // so of two admins demoting each other at once the second sees one admin left.
+                if current.is_admin && is_admin == Some(false) && admin_count(tx)? <= 1 {
+                    return Err(Error::conflict(
+                        "this is the last admin; promote another user before demoting this one",
+                    ));
+                }
+                if let Some(email) = &email
+                    && email_taken(tx, email, Some(&id))?
+                {
+                    return Err(email_conflict());
+                }
+                let at = format_timestamp(now());
+                tx.execute(
+                    "UPDATE users SET email = COALESCE(?2, email),
+                              password_hash = COALESCE(?3, password_hash),
+                              is_admin = COALESCE(?4, is_admin),
+                              email_verified = COALESCE(?6, email_verified),
+                              updated_at = ?5
+             WHERE id = ?1",
+                    params![id, email, password_hash, is_admin, at, email_verified],
+                )?;
+                if password_hash.is_some() {
+                    sessions::revoke_all_in(tx, &id)?;
+                }
+                get_in(tx, &id)
+            })
+            .await
+    }
+
+    /// Deletes a user and, with them, their tokens. The last admin cannot be deleted.
+    ///
+    /// # Errors
+    /// 404 for an unknown user, 409 for the last admin.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let id = id.to_owned();
+        self.db
+            .write(move |tx| {
+                let user = get_in(tx, &id)?;
+                // Inside the write transaction for the same reason as in `Self::update`.
+                if user.is_admin && admin_count(tx)? <= 1 {
+                    return Err(Error::conflict(
+                        "this is the last admin; promote another user before deleting this one",
+                    ));
+                }
+                tx.execute("DELETE FROM users WHERE id = ?1", [&id])?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// How many admins exist.
+    ///
+    /// # Errors
+    /// Internal errors only.
+    pub async fn count_admins(&self) -> Result<u64> {
+        self.db
+            .read(|conn| Ok(u64::try_from(admin_count(conn)?).unwrap_or(0)))
+            .await
+    }
+
+    /// Makes sure `email` is an admin: creates the account with `password` when it does not
+    /// exist, otherwise promotes it (its password is left unchanged).
+    ///
+    /// # Errors
+    /// 422 when creating with a bad email or password.
+    pub async fn ensure_admin(&self, email: &str, password: &str) -> Result<EnsureAdmin> {
+        let normalized = normalize_email(email);
+        let lookup = normalized.clone();
+        let existing = self
+            .db
+            .read(move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT id, is_admin FROM users WHERE email = ?1",
+                        [&lookup],
+                        |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?)),
+                    )
+                    .optional()?)
+            })
+            .await?;
+        match existing {
+            Some((_, true)) => Ok(EnsureAdmin::AlreadyAdmin),
+            Some((id, false)) => {
+                let changes = UserChanges {
+                    is_admin: Some(true),
+                    ..UserChanges::default()
+                };
+                self.update(&id, changes).await?;
+                Ok(EnsureAdmin::Promoted)
+            }
+            None => {
+                // The operator named this address when setting the server up: it counts as
+                // verified, so `auth.require_verified_email` never locks the first admin out.
+                let new = NewUser {
+                    email: normalized,
+                    password: password.to_owned(),
+                    is_admin: true,
+                    email_verified: true,
+                };
+                self.create(new).await?;
+                Ok(EnsureAdmin::Created)
+            }
+        }
+    }
 }
 
 /// Inserts a user row inside the caller's transaction; the caller checked the email.
@@ -137,203 +357,6 @@ pub(crate) fn insert_in(
         params![id, email, password_hash, is_admin, email_verified, at],
     )?;
     get_in(conn, &id)
-}
-
-/// Returns the user with this email and password.
-///
-/// # Errors
-/// 401 with one message for an unknown email and a wrong password alike.
-pub async fn verify_credentials(db: &Database, email: &str, password: String) -> Result<User> {
-    let email = normalize_email(email);
-    let found = db
-        .read(move |conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1"),
-                    [&email],
-                    |row| Ok((User::from_row(row)?, row.get::<_, String>(7)?)),
-                )
-                .optional()?)
-        })
-        .await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, decoy_hash().to_owned()),
-    };
-    let matches = run_limited(move || verify_password(&password, &hash)).await?;
-    match user {
-        Some(user) if matches => Ok(user),
-        _ => Err(Error::unauthorized("invalid email or password")),
-    }
-}
-
-/// The user with this id.
-///
-/// # Errors
-/// 404 when there is none.
-pub async fn get(db: &Database, id: &str) -> Result<User> {
-    let id = id.to_owned();
-    db.read(move |conn| get_in(conn, &id)).await
-}
-
-/// One page of users, oldest first, optionally only those whose email contains `search`.
-///
-/// # Errors
-/// Internal errors only.
-pub async fn list(db: &Database, page: Pagination, search: Option<String>) -> Result<Page<User>> {
-    let pattern = search
-        .map(|s| normalize_email(&s))
-        .filter(|s| !s.is_empty())
-        .map(|s| contains_pattern(&s));
-    db.read(move |conn| {
-        let filter = "(?1 IS NULL OR email LIKE ?1 ESCAPE '\\')";
-        let total: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM users WHERE {filter}"),
-            params![pattern],
-            |row| row.get(0),
-        )?;
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE {filter}
-             ORDER BY created_at, id LIMIT ?2 OFFSET ?3"
-        ))?;
-        let items = stmt
-            .query_map(
-                params![pattern, page.limit(), page.offset()],
-                User::from_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
-    })
-    .await
-}
-
-/// Applies `changes` to a user and returns the result. A new password revokes every token
-/// the user holds. The last admin cannot be demoted.
-///
-/// # Errors
-/// 404 for an unknown user, 422 for a bad email or password, 409 for a taken email or
-/// for demoting the last admin.
-pub async fn update(db: &Database, id: &str, changes: UserChanges) -> Result<User> {
-    let email = changes.email.as_deref().map(normalize_email);
-    let mut problems = FieldErrors::default();
-    if let Some(msg) = email.as_deref().and_then(check_email) {
-        problems.add("email", msg);
-    }
-    if let Some(msg) = changes.password.as_deref().and_then(check_new_password) {
-        problems.add("password", msg);
-    }
-    problems.into_result("the changes are not valid")?;
-
-    let password_hash = match changes.password {
-        Some(password) => Some(hash_blocking(password).await?),
-        None => None,
-    };
-    let id = id.to_owned();
-    let is_admin = changes.is_admin;
-    let email_verified = changes.email_verified;
-    db.write(move |tx| {
-        let current = get_in(tx, &id)?;
-        // Counted inside the write transaction, never before it: writes run one at a time,
-        // so of two admins demoting each other at once the second sees one admin left.
-        if current.is_admin && is_admin == Some(false) && admin_count(tx)? <= 1 {
-            return Err(Error::conflict(
-                "this is the last admin; promote another user before demoting this one",
-            ));
-        }
-        if let Some(email) = &email
-            && email_taken(tx, email, Some(&id))?
-        {
-            return Err(email_conflict());
-        }
-        let at = format_timestamp(now());
-        tx.execute(
-            "UPDATE users SET email = COALESCE(?2, email),
-                              password_hash = COALESCE(?3, password_hash),
-                              is_admin = COALESCE(?4, is_admin),
-                              email_verified = COALESCE(?6, email_verified),
-                              updated_at = ?5
-             WHERE id = ?1",
-            params![id, email, password_hash, is_admin, at, email_verified],
-        )?;
-        if password_hash.is_some() {
-            sessions::revoke_all_in(tx, &id)?;
-        }
-        get_in(tx, &id)
-    })
-    .await
-}
-
-/// Deletes a user and, with them, their tokens. The last admin cannot be deleted.
-///
-/// # Errors
-/// 404 for an unknown user, 409 for the last admin.
-pub async fn delete(db: &Database, id: &str) -> Result<()> {
-    let id = id.to_owned();
-    db.write(move |tx| {
-        let user = get_in(tx, &id)?;
-        // Inside the write transaction for the same reason as in `update`.
-        if user.is_admin && admin_count(tx)? <= 1 {
-            return Err(Error::conflict(
-                "this is the last admin; promote another user before deleting this one",
-            ));
-        }
-        tx.execute("DELETE FROM users WHERE id = ?1", [&id])?;
-        Ok(())
-    })
-    .await
-}
-
-/// How many admins exist.
-///
-/// # Errors
-/// Internal errors only.
-pub async fn count_admins(db: &Database) -> Result<u64> {
-    db.read(|conn| Ok(u64::try_from(admin_count(conn)?).unwrap_or(0)))
-        .await
-}
-
-/// Makes sure `email` is an admin: creates the account with `password` when it does not
-/// exist, otherwise promotes it (its password is left unchanged).
-///
-/// # Errors
-/// 422 when creating with a bad email or password.
-pub async fn ensure_admin(db: &Database, email: &str, password: &str) -> Result<EnsureAdmin> {
-    let normalized = normalize_email(email);
-    let lookup = normalized.clone();
-    let existing = db
-        .read(move |conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT id, is_admin FROM users WHERE email = ?1",
-                    [&lookup],
-                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?)),
-                )
-                .optional()?)
-        })
-        .await?;
-    match existing {
-        Some((_, true)) => Ok(EnsureAdmin::AlreadyAdmin),
-        Some((id, false)) => {
-            let changes = UserChanges {
-                is_admin: Some(true),
-                ..UserChanges::default()
-            };
-            update(db, &id, changes).await?;
-            Ok(EnsureAdmin::Promoted)
-        }
-        None => {
-            // The operator named this address when setting the server up: it counts as
-            // verified, so `auth.require_verified_email` never locks the first admin out.
-            let new = NewUser {
-                email: normalized,
-                password: password.to_owned(),
-                is_admin: true,
-                email_verified: true,
-            };
-            create(db, new).await?;
-            Ok(EnsureAdmin::Created)
-        }
-    }
 }
 
 /// The user with this id, inside the caller's transaction or connection.

@@ -44,7 +44,8 @@ impl TestServer {
             .build()
             .await
             .expect("build app");
-        tinybase::auth::users::ensure_admin(app.database(), ADMIN_EMAIL, ADMIN_PASSWORD)
+        tinybase::auth::Users::new(app.database().clone())
+            .ensure_admin(ADMIN_EMAIL, ADMIN_PASSWORD)
             .await
             .expect("create admin");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

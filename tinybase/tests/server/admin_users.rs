@@ -8,28 +8,29 @@ use crate::common;
 use common::{ADMIN_EMAIL, TestServer, assert_status_error, assert_user_shape};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tinybase::auth::users::{self, NewUser};
+use tinybase::auth::users::NewUser;
 
 const PASSWORD: &str = "user password";
 
 /// Creates a user through the library (fast, no HTTP) and returns its id.
 async fn create_direct(server: &TestServer, email: &str, is_admin: bool) -> String {
-    users::create(
-        server.app.database(),
-        NewUser {
+    tinybase::auth::Users::new(server.app.database().clone())
+        .create(NewUser {
             email: email.to_owned(),
             password: PASSWORD.to_owned(),
             is_admin,
             email_verified: false,
-        },
-    )
-    .await
-    .expect("create user")
-    .id
+        })
+        .await
+        .expect("create user")
+        .id
 }
 
 async fn user_in_db(server: &TestServer, id: &str) -> Option<tinybase::auth::User> {
-    match users::get(server.app.database(), id).await {
+    match tinybase::auth::Users::new(server.app.database().clone())
+        .get(id)
+        .await
+    {
         Ok(user) => Some(user),
         Err(err) if err.kind() == tinybase::ErrorKind::NotFound => None,
         Err(err) => panic!("{err:?}"),
@@ -517,7 +518,8 @@ async fn the_last_admin_cannot_be_demoted_or_deleted() {
     assert!(stored.is_admin);
     assert_eq!(stored.email, ADMIN_EMAIL);
     assert_eq!(
-        tinybase::auth::users::count_admins(server.app.database())
+        tinybase::auth::Users::new(server.app.database().clone())
+            .count_admins()
             .await
             .unwrap(),
         1

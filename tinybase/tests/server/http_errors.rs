@@ -138,7 +138,8 @@ async fn an_array_where_an_object_belongs_is_422_even_when_it_lines_up() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     );
-    let stored = tinybase::auth::users::get(server.app.database(), id)
+    let stored = tinybase::auth::Users::new(server.app.database().clone())
+        .get(id)
         .await
         .unwrap();
     assert!(!stored.is_admin, "an array body promoted the user");

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use common::{ADMIN_EMAIL, TestServer, read};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tinybase::auth::users;
 use tokio::sync::Barrier;
 
 const ROUNDS: usize = 100;
@@ -35,7 +34,10 @@ async fn start() -> TestServer {
 }
 
 async fn admin_count(server: &TestServer) -> u64 {
-    users::count_admins(server.app.database()).await.unwrap()
+    tinybase::auth::Users::new(server.app.database().clone())
+        .count_admins()
+        .await
+        .unwrap()
 }
 
 /// Creates an admin over HTTP as `by` and signs it in.
@@ -194,7 +196,10 @@ async fn two_admins_deleting_each_other_at_once_leave_one_admin() {
         let survivor = if winner == 0 { a.clone() } else { b.clone() };
         let loser = if winner == 0 { &b } else { &a };
         assert!(
-            users::get(server.app.database(), &loser.id).await.is_err(),
+            tinybase::auth::Users::new(server.app.database().clone())
+                .get(&loser.id)
+                .await
+                .is_err(),
             "round {round}: the loser was not deleted"
         );
         let prefix = loser
@@ -253,7 +258,10 @@ async fn one_demoting_while_the_other_deletes_leaves_one_admin() {
             "round {round}: no admin left: {demoted:?} {deleted:?}"
         );
         assert_eq!(admins, 1, "round {round}: {demoted:?} {deleted:?}");
-        let a_exists = users::get(server.app.database(), &a.id).await.is_ok();
+        let a_exists = tinybase::auth::Users::new(server.app.database().clone())
+            .get(&a.id)
+            .await
+            .is_ok();
         match (demoted.0, deleted.0) {
             (StatusCode::OK, _) => {
                 assert_refused_properly(&deleted);

@@ -15,7 +15,7 @@ use crate::api::response::Created;
 use crate::api::routes::oauth2::IdentityResponse;
 use crate::auth::mail_flows;
 use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
-use crate::auth::users::{self, NewUser, UserChanges};
+use crate::auth::users::{NewUser, UserChanges};
 use crate::auth::{User, oauth2, totp};
 use crate::mail::MailKind;
 use crate::pagination::{Page, PageRequest};
@@ -86,9 +86,7 @@ async fn list(
         per_page: query.per_page,
     }
     .resolve()?;
-    Ok(axum::Json(
-        users::list(&state.db, page, query.search).await?,
-    ))
+    Ok(axum::Json(state.users.list(page, query.search).await?))
 }
 
 async fn create(
@@ -102,7 +100,7 @@ async fn create(
         is_admin: body.is_admin,
         email_verified: body.email_verified,
     };
-    let user = users::create(&state.db, new).await?;
+    let user = state.users.create(new).await?;
     tracing::info!(user_id = %user.id, by = %admin.id, "admin created a user");
     Ok(Created(user))
 }
@@ -112,7 +110,7 @@ async fn read(
     _admin: AdminUser,
     Path(path): Path<UserPath>,
 ) -> Result<axum::Json<User>> {
-    Ok(axum::Json(users::get(&state.db, &path.id).await?))
+    Ok(axum::Json(state.users.get(&path.id).await?))
 }
 
 async fn update(
@@ -127,7 +125,7 @@ async fn update(
         is_admin: body.is_admin,
         email_verified: body.email_verified,
     };
-    let user = users::update(&state.db, &path.id, changes).await?;
+    let user = state.users.update(&path.id, changes).await?;
     tracing::info!(user_id = %user.id, by = %admin.id, "admin updated a user");
     Ok(axum::Json(user))
 }
@@ -137,7 +135,7 @@ async fn delete(
     AdminUser(admin): AdminUser,
     Path(path): Path<UserPath>,
 ) -> Result<NoContent> {
-    users::delete(&state.db, &path.id).await?;
+    state.users.delete(&path.id).await?;
     tracing::info!(user_id = %path.id, by = %admin.id, "admin deleted a user");
     Ok(NoContent)
 }
@@ -158,7 +156,7 @@ async fn identities(
     Path(path): Path<UserPath>,
 ) -> Result<axum::Json<Vec<IdentityResponse>>> {
     // An unknown user is 404, not an empty list.
-    let user = users::get(&state.db, &path.id).await?;
+    let user = state.users.get(&path.id).await?;
     let linked = oauth2::identities(&state.db, &user.id).await?;
     Ok(axum::Json(linked.into_iter().map(Into::into).collect()))
 }
@@ -169,7 +167,7 @@ async fn send_verification(
     Path(path): Path<UserPath>,
 ) -> Result<NoContent> {
     let mailer = super::accounts::mailer(&state)?;
-    let user = users::get(&state.db, &path.id).await?;
+    let user = state.users.get(&path.id).await?;
     if user.email_verified {
         return Err(Error::conflict("this user's email is already verified")
             .with_code("email_already_verified"));

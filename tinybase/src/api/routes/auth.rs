@@ -83,7 +83,7 @@ async fn register(
         is_admin: false,
         email_verified: false,
     };
-    let user = users::create(&state.db, new).await?;
+    let user = state.users.create(new).await?;
     tracing::info!(user_id = %user.id, "user registered");
     after_auth(&state, HookEvent::AfterRegister, &user);
     Ok(Created(session_for(&state, user).await?))
@@ -97,7 +97,10 @@ async fn login(
     state
         .login_limiter
         .check(ip, &users::normalize_email(&body.email))?;
-    let user = users::verify_credentials(&state.db, &body.email, body.password).await?;
+    let user = state
+        .users
+        .verify_credentials(&body.email, body.password)
+        .await?;
     // Only a right password learns either answer below, so they reveal no account.
     check_verified(&state, &user)?;
     if user.mfa_enabled {
@@ -156,7 +159,9 @@ async fn change_password(
 ) -> Result<axum::Json<AuthResponse>> {
     // Guessing the current password here is throttled like logging in.
     state.login_limiter.check(ip, &user.email)?;
-    users::verify_credentials(&state.db, &user.email, body.current_password)
+    state
+        .users
+        .verify_credentials(&user.email, body.current_password)
         .await
         .map_err(|_| Error::invalid_field("current_password", "is not the current password"))?;
     let changes = UserChanges {
@@ -165,7 +170,7 @@ async fn change_password(
     };
     // Setting the password revokes every token of the user, this one included; the
     // response carries the one session that stays valid.
-    let user = users::update(&state.db, &user.id, changes).await?;
+    let user = state.users.update(&user.id, changes).await?;
     tracing::info!(user_id = %user.id, "password changed; other sessions revoked");
     Ok(axum::Json(session_for(&state, user).await?))
 }
