@@ -12,6 +12,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api::forward::{self, Primary};
 use crate::api::{self, AppState};
 use crate::auth::{file_tokens, sessions};
 use crate::changes;
@@ -23,7 +24,6 @@ use crate::db::Database;
 use crate::functions::{Calls, Executor, FunctionRegistry};
 use crate::hooks::{self, Hooks};
 use crate::mail::{MailKind, MailTemplate, MailTemplates, Mailer};
-use crate::replication::forward::{self, Primary};
 use crate::replication::{Follower, Replication};
 use crate::scheduling::Scheduler;
 use crate::storage::{FileStore, deletions};
@@ -294,7 +294,7 @@ impl Tinybase {
     }
 
     /// The complete HTTP router, without binding a port. A replica's forwards writes to
-    /// the primary (see [`crate::replication::forward`]).
+    /// the primary (see [`crate::api::forward`]).
     pub fn router(&self) -> Router {
         let router = api::router(self.state.clone());
         match &self.replica {

@@ -8,6 +8,7 @@ mod docs_page;
 pub mod error;
 pub mod extract;
 mod fallback;
+pub mod forward;
 mod function_docs;
 mod layers;
 mod request_head;

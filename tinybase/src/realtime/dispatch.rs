@@ -44,7 +44,7 @@ struct Prepared<'a> {
     created_at: String,
     updated_at: String,
     /// The event sent, built once and shared by every subscriber.
-    frame: axum::body::Bytes,
+    frame: bytes::Bytes,
 }
 
 impl Prepared<'_> {

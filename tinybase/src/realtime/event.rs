@@ -1,6 +1,6 @@
 //! The events a realtime stream carries, and their server-sent-events form.
 
-use axum::body::Bytes;
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 /// One event for one client.

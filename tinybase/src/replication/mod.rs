@@ -11,11 +11,10 @@
 //! - `supervision.rs`: what the supervisor knows, for the admin API.
 //! - `status.rs`: how far behind the replica is.
 //! - `restore.rs`: `restore --from-replica [--timestamp T]`.
-//! - `follower.rs`, `replica.rs`, `forward.rs`: `serve --replica`, a read replica that
-//!   follows the replica stream, serves reads and realtime from it, and forwards writes
-//!   to the primary.
+//! - `follower.rs`, `replica.rs`: `serve --replica`, a read replica that follows the
+//!   replica stream and serves reads and realtime from it; the HTTP middleware that
+//!   forwards its writes to the primary is `api/forward.rs`.
 mod follower;
-pub mod forward;
 mod leftover;
 mod litestream;
 pub(crate) mod replica;
