@@ -258,7 +258,19 @@ async fn file_fields_are_checked_when_the_schema_is_saved() {
     let form = &create["multipart/form-data"]["schema"]["properties"];
     assert_eq!(form["avatar"]["format"], "binary", "{create}");
     assert_eq!(form["docs"]["items"]["format"], "binary", "{create}");
-    assert_eq!(form["data"]["type"], "string", "{create}");
+    // The data part is the record's JSON, described by the collection's create schema.
+    assert_eq!(
+        form["data"]["$ref"], "#/components/schemas/GalleryCreate",
+        "{create}"
+    );
+    assert_eq!(
+        create["multipart/form-data"]["encoding"]["data"]["contentType"], "application/json",
+        "{create}"
+    );
+    assert_eq!(
+        create["multipart/form-data"]["schema"]["additionalProperties"], false,
+        "{create}"
+    );
     assert!(doc["paths"]["/api/files/{collection}/{record_id}/{filename}"]["get"].is_object());
     assert!(doc["paths"]["/api/files/token"]["post"].is_object());
 }

@@ -11,6 +11,8 @@ use crate::collections::{FieldSpec, FieldType, LoadedCollection};
 pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollection>]) {
     let list = doc["paths"][LIST_TEMPLATE].clone();
     let item = doc["paths"][ITEM_TEMPLATE].clone();
+    let record = doc["components"]["schemas"]["Record"].clone();
+    let page = doc["components"]["schemas"]["RecordPage"].clone();
     for loaded in collections {
         let collection = &loaded.collection;
         let type_name = pascal_case(&collection.name);
@@ -31,6 +33,7 @@ pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollecti
             (
                 format!("{type_name}Record"),
                 record_schema(
+                    &record,
                     &collection.name,
                     &type_name,
                     expand_schema(loaded, collections),
@@ -38,7 +41,7 @@ pub(super) fn add_collections(doc: &mut Value, collections: &[Arc<LoadedCollecti
             ),
             (
                 format!("{type_name}RecordList"),
-                list_schema(&collection.name, &type_name),
+                list_schema(&page, &collection.name, &type_name),
             ),
         ];
         if let Some(schemas) = object_at(doc, &["components", "schemas"]) {
@@ -264,21 +267,22 @@ fn update_schema(name: &str, fields: &[FieldSpec]) -> Value {
     )
 }
 
-fn record_schema(name: &str, type_name: &str, expand: Value) -> Value {
-    json!({
-        "type": "object",
-        "description": format!("A `{name}` record."),
-        "properties": {
-            "id": {"type": "string", "format": "uuid"},
-            "collection": {"type": "string", "const": name},
-            "owner_id": {"type": ["string", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "data": component_ref(&format!("{type_name}Data")),
-            "expand": expand,
-        },
-        "required": ["id", "collection", "owner_id", "created_at", "updated_at", "data"],
-    })
+/// A collection's record: the generic `Record` component (from the typed struct) with the
+/// collection's name, `data` and `expand` put in.
+fn record_schema(generic: &Value, name: &str, type_name: &str, expand: Value) -> Value {
+    let mut schema = generic.clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("description".into(), json!(format!("A `{name}` record.")));
+    }
+    if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.insert(
+            "collection".into(),
+            json!({"type": "string", "const": name, "description": "The record's collection."}),
+        );
+        properties.insert("data".into(), component_ref(&format!("{type_name}Data")));
+        properties.insert("expand".into(), expand);
+    }
+    schema
 }
 
 /// The `expand` object of `loaded`'s records: a member per relation field (the target's
@@ -320,29 +324,24 @@ fn expand_schema(loaded: &LoadedCollection, collections: &[Arc<LoadedCollection>
     })
 }
 
-fn list_schema(name: &str, type_name: &str) -> Value {
-    json!({
-        "type": "object",
-        "description": format!("One page of `{name}` records."),
-        "properties": {
-            "items": {"type": "array", "items": component_ref(&format!("{type_name}Record"))},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1},
-            "total_items": {"type": ["integer", "null"], "minimum": 0,
-                "description": "How many records match in all; null with `skip_total=true`."},
-            "total_pages": {"type": ["integer", "null"], "minimum": 0,
-                "description": "How many pages there are; null with `skip_total=true`."},
-            "next_cursor": {"type": ["string", "null"],
-                "description": "Pass as `after` for the records after this page; null on \
-                    the last page and in lists sorted by `@rank`."},
-            "truncated": {
-                "type": "boolean",
-                "description": "Present, and true, when the page stopped early because it \
-                    reached the 16 MiB a page may hold: ask again with a smaller per_page.",
-            },
-        },
-        "required": ["items", "page", "per_page", "total_items", "total_pages", "next_cursor"],
-    })
+/// A page of a collection's records: the generic `RecordPage` component (from the typed
+/// struct) with the collection's record type for the items.
+fn list_schema(generic: &Value, name: &str, type_name: &str) -> Value {
+    let mut schema = generic.clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.insert(
+            "description".into(),
+            json!(format!("One page of `{name}` records.")),
+        );
+    }
+    if let Some(items) = schema
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("items"))
+        .and_then(Value::as_object_mut)
+    {
+        items.insert("items".into(), component_ref(&format!("{type_name}Record")));
+    }
+    schema
 }
 
 /// The `multipart/form-data` body of a create (`creating`) or update: the JSON `data`
@@ -525,6 +524,7 @@ fn describe_search(parameters: Option<&mut Value>, fields: &[FieldSpec]) {
         return;
     }
     for parameter in list.iter_mut().filter(|p| p["name"] == "search") {
+        // Only an object has a `name`, so this assignment cannot hit a non-object.
         parameter["description"] = json!(format!(
             "Words to look for in {}: records holding every word (case and accents \
              ignored; `word*` for words starting with `word`). `sort=@rank` puts the best \
