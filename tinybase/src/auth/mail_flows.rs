@@ -138,10 +138,10 @@ pub async fn request_email_change(
     user_id: &str,
     new_email: &str,
 ) -> Result<Option<MailToken>> {
-    let new_email = normalize_email(new_email);
-    if let Some(message) = check_email(&new_email) {
+    if let Some(message) = check_email(new_email) {
         return Err(Error::invalid_field("new_email", message));
     }
+    let new_email = normalize_email(new_email);
     let user_id = user_id.to_owned();
     db.write(move |tx| {
         let user = get_in(tx, &user_id)?;

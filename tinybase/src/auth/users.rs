@@ -113,7 +113,7 @@ impl Users {
     pub async fn create(&self, new: NewUser) -> Result<User> {
         let email = normalize_email(&new.email);
         let mut problems = FieldErrors::default();
-        if let Some(msg) = check_email(&email) {
+        if let Some(msg) = check_email(&new.email) {
             problems.add("email", msg);
         }
         if let Some(msg) = check_new_password(&new.password) {
@@ -215,7 +215,7 @@ impl Users {
     pub async fn update(&self, id: &str, changes: UserChanges) -> Result<User> {
         let email = changes.email.as_deref().map(normalize_email);
         let mut problems = FieldErrors::default();
-        if let Some(msg) = email.as_deref().and_then(check_email) {
+        if let Some(msg) = changes.email.as_deref().and_then(check_email) {
             problems.add("email", msg);
         }
         if let Some(msg) = changes.password.as_deref().and_then(check_new_password) {

@@ -10,10 +10,14 @@ use crate::{Error, Result};
 
 /// The largest thumbnail side, in pixels.
 pub const MAX_THUMB_SIDE: u32 = 2000;
-/// What [`ThumbSize::parse`] accepts, as an ECMA-262 regular expression for the API's
-/// schema: two sides of at most [`MAX_THUMB_SIDE`] (leading zeros allowed), not both 0.
-pub const THUMB_PATTERN: &str =
-    "^(?!0+x0+$)0*([0-9]{1,3}|1[0-9]{3}|2000)x0*([0-9]{1,3}|1[0-9]{3}|2000)$";
+/// What [`ThumbSize::parse`] accepts, as a regular expression for the API's schema: two
+/// sides of at most [`MAX_THUMB_SIDE`] (leading zeros allowed), not both 0 — written as
+/// "a non-zero width and any height, or a zero width and a non-zero height", without
+/// look-around, so every regex engine clients use can read it.
+pub const THUMB_PATTERN: &str = concat!(
+    "^0*([1-9][0-9]{0,2}|1[0-9]{3}|2000)x0*([0-9]{1,3}|1[0-9]{3}|2000)$",
+    "|^0+x0*([1-9][0-9]{0,2}|1[0-9]{3}|2000)$",
+);
 /// The most thumbnail sizes kept per file: any size may be asked for, so this bounds the
 /// disk a client can fill by asking for many; later new sizes get the original image.
 pub const MAX_THUMBS_PER_FILE: usize = 16;
@@ -173,6 +177,31 @@ mod tests {
         assert_eq!(ThumbSize::parse("0100x2000").unwrap().label(), "100x2000");
         // The schema's pattern spells the limit out; it must be this one.
         assert!(THUMB_PATTERN.contains(&format!("|{MAX_THUMB_SIDE})x")));
+    }
+
+    #[test]
+    fn the_schema_pattern_accepts_exactly_what_parse_accepts() {
+        let pattern = regex::Regex::new(THUMB_PATTERN).unwrap();
+        let sides = [
+            "", "0", "00", "1", "01", "9", "10", "99", "100", "0100", "999", "1000", "1999",
+            "2000", "02000", "2001", "3000", "10000", "-1", "+1", "a", " 1",
+        ];
+        for width in sides {
+            for height in sides {
+                let text = format!("{width}x{height}");
+                assert_eq!(
+                    pattern.is_match(&text),
+                    ThumbSize::parse(&text).is_ok(),
+                    "{text}"
+                );
+            }
+        }
+        for text in ["", "x", "100", "1x1x1", "100X100"] {
+            assert!(
+                !pattern.is_match(text) && ThumbSize::parse(text).is_err(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

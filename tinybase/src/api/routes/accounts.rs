@@ -19,7 +19,7 @@ use crate::auth::mail_flows::{self, MailToken};
 use crate::auth::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 use crate::auth::users::normalize_email;
 use crate::mail::{MailKind, Mailer};
-use crate::text::EMAIL_PATTERN;
+use crate::text::{EMAIL_PATTERN, MAX_EMAIL_LEN};
 use crate::{Error, Result};
 
 /// An email address to send a mail about.
@@ -54,7 +54,7 @@ pub struct PasswordResetConfirm {
 #[serde(deny_unknown_fields)]
 pub struct EmailChangeRequest {
     /// The new email address; the confirmation mail goes there.
-    #[schemars(regex(pattern = EMAIL_PATTERN))]
+    #[schemars(regex(pattern = EMAIL_PATTERN), length(max = MAX_EMAIL_LEN))]
     pub new_email: String,
 }
 

@@ -19,7 +19,7 @@ use crate::auth::users::{NewUser, UserChanges};
 use crate::auth::{User, oauth2, totp};
 use crate::mail::MailKind;
 use crate::pagination::{Page, PageRequest};
-use crate::text::EMAIL_PATTERN;
+use crate::text::{EMAIL_PATTERN, MAX_EMAIL_LEN};
 use crate::{Error, Result};
 
 /// Query parameters of the user list.
@@ -40,7 +40,7 @@ pub struct UserListQuery {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Email address (case and surrounding spaces, tabs and line breaks are ignored).
-    #[schemars(regex(pattern = EMAIL_PATTERN))]
+    #[schemars(regex(pattern = EMAIL_PATTERN), length(max = MAX_EMAIL_LEN))]
     pub email: String,
     /// Password, 8 to 256 characters.
     #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
@@ -58,7 +58,7 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     /// New email address.
-    #[schemars(regex(pattern = EMAIL_PATTERN))]
+    #[schemars(regex(pattern = EMAIL_PATTERN), length(max = MAX_EMAIL_LEN))]
     pub email: Option<String>,
     /// New password, 8 to 256 characters; signs the user out of every session.
     #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]

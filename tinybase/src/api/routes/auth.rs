@@ -17,7 +17,7 @@ use crate::auth::users::{self, NewUser, UserChanges};
 use crate::auth::{User, sessions, totp};
 use crate::config::Registration;
 use crate::hooks::{self, HookEvent};
-use crate::text::EMAIL_PATTERN;
+use crate::text::{EMAIL_PATTERN, MAX_EMAIL_LEN};
 use crate::{Error, Result};
 
 /// Email and password, for logging in. Any strings: a wrong one is a failed login (401),
@@ -36,7 +36,7 @@ pub struct Credentials {
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Email address (case and surrounding spaces, tabs and line breaks are ignored).
-    #[schemars(regex(pattern = EMAIL_PATTERN))]
+    #[schemars(regex(pattern = EMAIL_PATTERN), length(max = MAX_EMAIL_LEN))]
     pub email: String,
     /// Password, 8 to 256 characters.
     #[schemars(length(min = MIN_PASSWORD_CHARS, max = MAX_PASSWORD_CHARS))]
