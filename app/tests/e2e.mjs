@@ -1533,6 +1533,7 @@ test('the collection editor checks each rule as it is typed, against the fields 
     assert.equal(checks.length, 1, `one check after typing stops: ${JSON.stringify(checks)}`)
     assert.deepEqual(checks[0].schema.fields.map((f) => f.name), ['title', 'published'])
     assert.equal(checks[0].kind, 'list')
+    assert.equal(checks[0].name, 'rulebook')
     assert.equal(await input.getAttribute('aria-invalid'), 'true')
     assert.equal(saves, 0)
     assert.equal((await stored()).options.list_rule, 'public')
@@ -1544,6 +1545,10 @@ test('the collection editor checks each rule as it is typed, against the fields 
     await page.fill('input[name=field-2-name]', 'rating')
     await verdict.filter({ hasText: '✓' }).waitFor()
     assert.equal(await input.getAttribute('aria-invalid'), null)
+    // The collection's own name means it as edited, unsaved field included.
+    const update = page.locator('input[name=update_rule]')
+    await update.fill('@collection.rulebook.rating > 0')
+    await page.locator('label', { has: update }).locator('[data-test=rule-check]', { hasText: '✓' }).waitFor()
 
     // Another rule, its own message; an older answer arriving late does not replace a newer one.
     const create = page.locator('input[name=create_rule]')
@@ -1566,6 +1571,7 @@ test('the collection editor checks each rule as it is typed, against the fields 
     assert.equal(saved.options.list_rule, 'published = true && rating > 2')
     assert.equal(saved.options.create_rule, '@request.body.title != null')
     assert.equal(saved.options.delete_rule, 'admin')
+    assert.equal(saved.options.update_rule, '@collection.rulebook.rating > 0')
     assert.deepEqual(saved.schema.fields.map((f) => f.name), ['title', 'published', 'rating'])
   })
 })

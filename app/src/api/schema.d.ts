@@ -2481,7 +2481,7 @@ export interface paths {
         put?: never;
         /**
          * Check an access rule without saving it
-         * @description Admins only. Compiles `rule` as the collection's `kind` rule (`create` and `update` may use `@request.body.<field>`) against the fields of `schema` (unsaved fields count) or of the existing `collection`, exactly as saving would. 200 `{"ok": true}`, or 200 `{"ok": false, "message", "position"}` with the message a save would give in `details.fields["options.<kind>_rule"]`. 422 for an unknown kind, both `schema` and `collection` (or neither, for an expression) or a bad schema; 404 for an unknown collection. Nothing is stored.
+         * @description Admins only. Compiles `rule` as the collection's `kind` rule (`create` and `update` may use `@request.body.<field>`) against the fields of `schema` (unsaved fields count; with `name`, a relation to itself and `@collection.<name>` mean the collection as edited) or of the existing `collection`, exactly as saving would. 200 `{"ok": true}`, or 200 `{"ok": false, "message", "position"}` with the message a save would give in `details.fields["options.<kind>_rule"]`. 422 for an unknown kind, both `schema` and `collection` (or neither, for an expression), a bad schema or a bad `name`; 404 for an unknown collection. Nothing is stored.
          */
         post: {
             parameters: {
@@ -2494,9 +2494,9 @@ export interface paths {
              * @description A rule to check without saving it: `POST /api/collections/check-rule`.
              *
              *     An expression is checked against the fields of `schema` (the fields being edited, so a
-             *     rule may name a field not saved yet) or, without `schema`, of the existing
-             *     `collection`. Exactly one of the two is needed for an expression; a keyword needs
-             *     neither.
+             *     rule may name a field not saved yet; `name` says whose they are) or, without `schema`,
+             *     of the existing `collection`. Exactly one of the two is needed for an expression; a
+             *     keyword needs neither.
              */
             requestBody: {
                 content: {
@@ -4355,9 +4355,9 @@ export interface components {
          * @description A rule to check without saving it: `POST /api/collections/check-rule`.
          *
          *     An expression is checked against the fields of `schema` (the fields being edited, so a
-         *     rule may name a field not saved yet) or, without `schema`, of the existing
-         *     `collection`. Exactly one of the two is needed for an expression; a keyword needs
-         *     neither.
+         *     rule may name a field not saved yet; `name` says whose they are) or, without `schema`,
+         *     of the existing `collection`. Exactly one of the two is needed for an expression; a
+         *     keyword needs neither.
          */
         RuleCheckRequest: {
             /**
@@ -4367,6 +4367,13 @@ export interface components {
             collection: string | null;
             /** @description Which rule it would be. */
             kind: components["schemas"]["RuleKind"];
+            /**
+             * @description With `schema`: the name the collection has or will have, so that a relation to
+             *     itself and `@collection.<name>` in its own rules mean the collection as edited, as
+             *     they do when it is saved.
+             * @default null
+             */
+            name: string | null;
             /** @description The rule as it would be written in `options`: a keyword or an expression. */
             rule: components["schemas"]["Rule"];
             /**

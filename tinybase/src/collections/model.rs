@@ -100,9 +100,9 @@ impl RuleKind {
 /// A rule to check without saving it: `POST /api/collections/check-rule`.
 ///
 /// An expression is checked against the fields of `schema` (the fields being edited, so a
-/// rule may name a field not saved yet) or, without `schema`, of the existing
-/// `collection`. Exactly one of the two is needed for an expression; a keyword needs
-/// neither.
+/// rule may name a field not saved yet; `name` says whose they are) or, without `schema`,
+/// of the existing `collection`. Exactly one of the two is needed for an expression; a
+/// keyword needs neither.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleCheckRequest {
@@ -116,6 +116,12 @@ pub struct RuleCheckRequest {
     /// The name of an existing collection whose fields to use when `schema` is absent.
     #[serde(default)]
     pub collection: Option<String>,
+    /// With `schema`: the name the collection has or will have, so that a relation to
+    /// itself and `@collection.<name>` in its own rules mean the collection as edited, as
+    /// they do when it is saved.
+    #[serde(default)]
+    #[schemars(regex(pattern = COLLECTION_NAME_PATTERN))]
+    pub name: Option<String>,
 }
 
 /// The verdict on a checked rule: `{"ok": true}`, or `{"ok": false, "message", "position"}`

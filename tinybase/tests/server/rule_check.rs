@@ -325,6 +325,9 @@ async fn the_check_agrees_with_the_save() {
         "",
         "public",
         "owner",
+        // The collection being saved, by its own name (`{self}`).
+        "@collection.{self}.title = 'x'",
+        "@collection.{self}.nope = 'x'",
     ];
     let mut disagreements = Vec::new();
     let mut refusals = 0;
@@ -333,6 +336,8 @@ async fn the_check_agrees_with_the_save() {
             let option = format!("{kind}_rule");
             // A new collection saved with the rule, against the fields in the form.
             let name = format!("c{n}_{kind}");
+            let rule = rule.replace("{self}", &name);
+            let rule = rule.as_str();
             let (status, saved) = server
                 .post(
                     "/api/collections",
@@ -349,7 +354,9 @@ async fn the_check_agrees_with_the_save() {
                 other => panic!("{rule}: {other} {saved}"),
             };
             let answer = world
-                .verdict(json!({"rule": rule, "kind": kind, "schema": posts_schema()}))
+                .verdict(
+                    json!({"rule": rule, "kind": kind, "schema": posts_schema(), "name": name}),
+                )
                 .await;
             let got = if answer["ok"] == true {
                 answer.clone()
@@ -361,6 +368,8 @@ async fn the_check_agrees_with_the_save() {
             }
 
             // An existing collection changed to the rule, against its saved fields.
+            let rule = rule.replace(&name, "posts");
+            let rule = rule.as_str();
             let (status, changed) = server
                 .patch(
                     "/api/collections/posts",
@@ -397,4 +406,88 @@ async fn the_check_agrees_with_the_save() {
     assert!(disagreements.is_empty(), "{disagreements:#?}");
     // The comparison covered refusals, not only rules both accept.
     assert!(refusals > 20, "{refusals}");
+}
+
+/// With `name`, the collection being edited is itself as edited: a relation to itself and
+/// `@collection.<its name>` see the fields in the form, as the save does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_schema_is_the_collection_as_edited() {
+    let world = World::new().await;
+    let server = &world.server;
+    let admin = Some(world.admin.as_str());
+
+    // A new collection whose field points at itself.
+    let categories = json!({"fields": [
+        {"name": "title", "type": "string"},
+        {"name": "parent", "type": "relation", "collection": "categories"},
+    ]});
+    let rule = "parent.title != 'hidden' && @collection.categories.title = 'root'";
+    let answer = world
+        .verdict(json!({"rule": rule, "kind": "list", "schema": categories, "name": "categories"}))
+        .await;
+    assert_eq!(answer, json!({"ok": true}));
+    // Unnamed, the relation points at nothing yet: no verdict.
+    let answer = world
+        .check_as(
+            admin,
+            json!({"rule": rule, "kind": "list", "schema": categories}),
+        )
+        .await;
+    assert_status_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    server
+        .create_collection(
+            &world.admin,
+            json!({"name": "categories", "schema": categories, "options": {"list_rule": rule}}),
+        )
+        .await;
+
+    // An existing collection with a field added in the form.
+    let mut schema = posts_schema();
+    schema["fields"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "rating", "type": "int"}));
+    let rule = "@collection.posts.rating > 3";
+    let answer = world
+        .verdict(json!({"rule": rule, "kind": "view", "schema": schema, "name": "posts"}))
+        .await;
+    assert_eq!(answer, json!({"ok": true}));
+    let answer = world
+        .verdict(json!({"rule": rule, "kind": "view", "schema": schema}))
+        .await;
+    assert_eq!(answer["ok"], false, "{answer}");
+    server
+        .patch_collection(
+            &world.admin,
+            "posts",
+            json!({"schema": schema, "options": {"view_rule": rule}}),
+        )
+        .await;
+
+    for (body, field) in [
+        (
+            json!({"rule": rule, "kind": "view", "schema": schema, "name": "Posts"}),
+            "name",
+        ),
+        (
+            json!({"rule": rule, "kind": "view", "collection": "posts", "name": "posts"}),
+            "name",
+        ),
+    ] {
+        let answer = world.check_as(admin, body.clone()).await;
+        assert_status_error(
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert!(
+            field_errors(&answer.1).contains_key(field),
+            "{body}: {}",
+            answer.1
+        );
+    }
 }

@@ -129,12 +129,14 @@ pub fn routes() -> ApiRouter<AppState> {
                     .description(
                         "Admins only. Compiles `rule` as the collection's `kind` rule \
                      (`create` and `update` may use `@request.body.<field>`) against the \
-                     fields of `schema` (unsaved fields count) or of the existing \
-                     `collection`, exactly as saving would. 200 `{\"ok\": true}`, or 200 \
-                     `{\"ok\": false, \"message\", \"position\"}` with the message a save \
-                     would give in `details.fields[\"options.<kind>_rule\"]`. 422 for an \
-                     unknown kind, both `schema` and `collection` (or neither, for an \
-                     expression) or a bad schema; 404 for an unknown collection. Nothing is \
+                     fields of `schema` (unsaved fields count; with `name`, a relation to \
+                     itself and `@collection.<name>` mean the collection as edited) or of \
+                     the existing `collection`, exactly as saving would. 200 \
+                     `{\"ok\": true}`, or 200 `{\"ok\": false, \"message\", \"position\"}` \
+                     with the message a save would give in \
+                     `details.fields[\"options.<kind>_rule\"]`. 422 for an unknown kind, \
+                     both `schema` and `collection` (or neither, for an expression), a bad \
+                     schema or a bad `name`; 404 for an unknown collection. Nothing is \
                      stored.",
                     )
             }),
