@@ -1490,6 +1490,92 @@ test('the schema editor reorders fields by dragging and by keyboard, and saves t
   })
 })
 
+test('the collection editor checks each rule as it is typed, against the fields in the form', async () => {
+  const token = await adminToken()
+  assert.equal((await call('POST', '/api/collections', token, {
+    name: 'rulebook', schema: { fields: [{ name: 'title', type: 'string' }, { name: 'published', type: 'boolean' }] },
+  })).status, 201)
+  const stored = async () => (await call('GET', '/api/collections/rulebook', token)).body
+
+  await withPage('rule-check', { viewport: { width: 1440, height: 900 } }, async (page) => {
+    const checks = []
+    let saves = 0
+    // The first check is held back, so its answer comes after the next one's.
+    let held = false
+    await page.route('**/api/collections/check-rule', async (route) => {
+      checks.push(route.request().postDataJSON())
+      if (!held && route.request().postDataJSON().rule.includes('late')) {
+        held = true
+        await new Promise((r) => setTimeout(r, 1500))
+      }
+      await route.continue()
+    })
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH' && /\/api\/collections\/rulebook$/.test(r.url())) saves++
+    })
+    await signIn(page)
+    await page.goto(`${base}/admin/collections/rulebook/edit`)
+    await page.locator('input[name=field-1-name]').waitFor()
+    const input = page.locator('input[name=list_rule]')
+    const verdict = page.locator('label', { has: input }).locator('[data-test=rule-check]')
+
+    // Keywords are valid without asking the server.
+    await verdict.filter({ hasText: '✓' }).waitFor()
+    assert.equal(await page.locator('[data-test=rule-check]', { hasText: '✓' }).count(), 5)
+    await input.fill('owner')
+    await verdict.filter({ hasText: '✓' }).waitFor()
+    assert.equal(checks.length, 0)
+
+    // A bad expression: its message shows while typing stops, and nothing is saved.
+    await input.fill('')
+    await input.pressSequentially('published = true && rating > 2', { delay: 20 })
+    await verdict.filter({ hasText: 'unknown field `rating`' }).waitFor()
+    assert.equal(checks.length, 1, `one check after typing stops: ${JSON.stringify(checks)}`)
+    assert.deepEqual(checks[0].schema.fields.map((f) => f.name), ['title', 'published'])
+    assert.equal(checks[0].kind, 'list')
+    assert.equal(checks[0].name, 'rulebook')
+    assert.equal(await input.getAttribute('aria-invalid'), 'true')
+    assert.equal(saves, 0)
+    assert.equal((await stored()).options.list_rule, 'public')
+    await page.screenshot({ path: join(shots, 'rule-check.png') })
+
+    // A field added in the form, not saved yet, makes it valid.
+    await page.click('[data-test=add-field]')
+    await page.selectOption('select[name=field-2-type]', 'int')
+    await page.fill('input[name=field-2-name]', 'rating')
+    await verdict.filter({ hasText: '✓' }).waitFor()
+    assert.equal(await input.getAttribute('aria-invalid'), null)
+    // The collection's own name means it as edited, unsaved field included.
+    const update = page.locator('input[name=update_rule]')
+    await update.fill('@collection.rulebook.rating > 0')
+    await page.locator('label', { has: update }).locator('[data-test=rule-check]', { hasText: '✓' }).waitFor()
+
+    // Another rule, its own message; an older answer arriving late does not replace a newer one.
+    const create = page.locator('input[name=create_rule]')
+    const createVerdict = page.locator('label', { has: create }).locator('[data-test=rule-check]')
+    await create.fill("title = 'late' && (")
+    await page.waitForTimeout(600)
+    await create.fill('@request.body.title != null')
+    await createVerdict.filter({ hasText: '✓' }).waitFor()
+    await page.waitForTimeout(1500)
+    assert.equal(await createVerdict.innerText(), '✓')
+    await page.locator('input[name=delete_rule]').fill('@request.body.title != null')
+    await page.locator('label', { has: page.locator('input[name=delete_rule]') })
+      .locator('[data-test=rule-check]', { hasText: '@request.body' }).waitFor()
+    await page.locator('input[name=delete_rule]').fill('admin')
+    assert.equal(saves, 0)
+
+    await page.click('[data-test=save-collection]')
+    await page.waitForURL(/\/admin\/collections\/rulebook$/)
+    const saved = await stored()
+    assert.equal(saved.options.list_rule, 'published = true && rating > 2')
+    assert.equal(saved.options.create_rule, '@request.body.title != null')
+    assert.equal(saved.options.delete_rule, 'admin')
+    assert.equal(saved.options.update_rule, '@collection.rulebook.rating > 0')
+    assert.deepEqual(saved.schema.fields.map((f) => f.name), ['title', 'published', 'rating'])
+  })
+})
+
 test('the dashboard: counts, calls per hour, recent failures, next runs, server version, links', async () => {
   const token = await adminToken()
   assert.equal((await call('POST', '/api/functions/install_blog', token)).status, 200)

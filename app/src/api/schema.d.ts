@@ -2470,6 +2470,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/collections/check-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check an access rule without saving it
+         * @description Admins only. Compiles `rule` as the collection's `kind` rule (`create` and `update` may use `@request.body.<field>`) against the fields of `schema` (unsaved fields count; with `name`, a relation to itself and `@collection.<name>` mean the collection as edited) or of the existing `collection`, exactly as saving would. 200 `{"ok": true}`, or 200 `{"ok": false, "message", "position"}` with the message a save would give in `details.fields["options.<kind>_rule"]`. 422 for an unknown kind, both `schema` and `collection` (or neither, for an expression), a bad schema or a bad `name`; 404 for an unknown collection. Nothing is stored.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /**
+             * @description A rule to check without saving it: `POST /api/collections/check-rule`.
+             *
+             *     An expression is checked against the fields of `schema` (the fields being edited, so a
+             *     rule may name a field not saved yet; `name` says whose they are) or, without `schema`,
+             *     of the existing `collection`. Exactly one of the two is needed for an expression; a
+             *     keyword needs neither.
+             */
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RuleCheckRequest"];
+                };
+            };
+            responses: {
+                /**
+                 * @description The verdict on a checked rule: `{"ok": true}`, or `{"ok": false, "message", "position"}`
+                 *     with the message saving the collection would give in
+                 *     `details.fields["options.<kind>_rule"]`.
+                 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RuleCheck"];
+                    };
+                };
+                /** @description An error, in the standard envelope. */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/collections/{name}": {
         parameters: {
             query?: never;
@@ -4271,6 +4335,58 @@ export interface components {
          * @example published = true || owner_id = @request.auth.id
          */
         Rule: string;
+        /**
+         * @description The verdict on a checked rule: `{"ok": true}`, or `{"ok": false, "message", "position"}`
+         *     with the message saving the collection would give in
+         *     `details.fields["options.<kind>_rule"]`.
+         */
+        RuleCheck: {
+            /** @description Why it does not, e.g. "unknown field `ratng` at position 0; fields: …". */
+            message?: string | null;
+            /** @description Whether the rule compiles. */
+            ok: boolean;
+            /**
+             * Format: uint
+             * @description The character offset (from 0) the message points at.
+             */
+            position?: number | null;
+        };
+        /**
+         * @description A rule to check without saving it: `POST /api/collections/check-rule`.
+         *
+         *     An expression is checked against the fields of `schema` (the fields being edited, so a
+         *     rule may name a field not saved yet; `name` says whose they are) or, without `schema`,
+         *     of the existing `collection`. Exactly one of the two is needed for an expression; a
+         *     keyword needs neither.
+         */
+        RuleCheckRequest: {
+            /**
+             * @description The name of an existing collection whose fields to use when `schema` is absent.
+             * @default null
+             */
+            collection: string | null;
+            /** @description Which rule it would be. */
+            kind: components["schemas"]["RuleKind"];
+            /**
+             * @description With `schema`: the name the collection has or will have, so that a relation to
+             *     itself and `@collection.<name>` in its own rules mean the collection as edited, as
+             *     they do when it is saved.
+             * @default null
+             */
+            name: string | null;
+            /** @description The rule as it would be written in `options`: a keyword or an expression. */
+            rule: components["schemas"]["Rule"];
+            /**
+             * @description The fields the collection would have.
+             * @default null
+             */
+            schema: components["schemas"]["CollectionSchema"] | null;
+        };
+        /**
+         * @description Which of a collection's rules a checked rule would be: `create` and `update` rules may
+         *     use `@request.body.<field>`, the others may not.
+         */
+        RuleKind: "list" | "view" | "create" | "update" | "delete";
         /** @description A function run on a timetable. */
         Schedule: {
             /**

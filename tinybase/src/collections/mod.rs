@@ -12,7 +12,8 @@ mod service;
 pub mod validate;
 
 pub use model::{
-    Collection, CollectionChanges, NewCollection, Record, RecordQuery, RecordViewQuery,
+    Collection, CollectionChanges, NewCollection, Record, RecordQuery, RecordViewQuery, RuleCheck,
+    RuleCheckRequest, RuleKind,
 };
 pub use registry::LoadedCollection;
 pub use rules::{Caller, CollectionOptions, Rule};

@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::rules::CollectionOptions;
+use super::rules::{Action, CollectionOptions, Rule};
 use super::schema::CollectionSchema;
 
 /// What a collection name looks like; `check_collection_name` enforces the same.
@@ -65,6 +65,78 @@ pub struct CollectionChanges {
     /// New access rules.
     #[serde(default)]
     pub options: Option<CollectionOptions>,
+}
+
+/// Which of a collection's rules a checked rule would be: `create` and `update` rules may
+/// use `@request.body.<field>`, the others may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// `list_rule`.
+    List,
+    /// `view_rule`.
+    View,
+    /// `create_rule`.
+    Create,
+    /// `update_rule`.
+    Update,
+    /// `delete_rule`.
+    Delete,
+}
+
+impl RuleKind {
+    /// The action the rule governs.
+    pub fn action(self) -> Action {
+        match self {
+            Self::List => Action::List,
+            Self::View => Action::View,
+            Self::Create => Action::Create,
+            Self::Update => Action::Update,
+            Self::Delete => Action::Delete,
+        }
+    }
+}
+
+/// A rule to check without saving it: `POST /api/collections/check-rule`.
+///
+/// An expression is checked against the fields of `schema` (the fields being edited, so a
+/// rule may name a field not saved yet; `name` says whose they are) or, without `schema`,
+/// of the existing `collection`. Exactly one of the two is needed for an expression; a
+/// keyword needs neither.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleCheckRequest {
+    /// The rule as it would be written in `options`: a keyword or an expression.
+    pub rule: Rule,
+    /// Which rule it would be.
+    pub kind: RuleKind,
+    /// The fields the collection would have.
+    #[serde(default)]
+    pub schema: Option<CollectionSchema>,
+    /// The name of an existing collection whose fields to use when `schema` is absent.
+    #[serde(default)]
+    pub collection: Option<String>,
+    /// With `schema`: the name the collection has or will have, so that a relation to
+    /// itself and `@collection.<name>` in its own rules mean the collection as edited, as
+    /// they do when it is saved.
+    #[serde(default)]
+    #[schemars(regex(pattern = COLLECTION_NAME_PATTERN))]
+    pub name: Option<String>,
+}
+
+/// The verdict on a checked rule: `{"ok": true}`, or `{"ok": false, "message", "position"}`
+/// with the message saving the collection would give in
+/// `details.fields["options.<kind>_rule"]`.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RuleCheck {
+    /// Whether the rule compiles.
+    pub ok: bool,
+    /// Why it does not, e.g. "unknown field `ratng` at position 0; fields: …".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The character offset (from 0) the message points at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
 }
 
 /// A record: system fields plus the validated `data` object.

@@ -37,6 +37,7 @@ mod record_filters;
 mod record_limits;
 mod records;
 mod relations;
+mod rule_check;
 mod rule_expressions;
 mod search;
 mod webhooks;

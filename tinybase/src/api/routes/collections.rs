@@ -1,7 +1,7 @@
 //! `/api/collections` and `/api/collections/{name}`: defining collections.
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::get_with;
+use aide::axum::routing::{get_with, post_with};
 use axum::extract::State;
 use axum::response::NoContent;
 use schemars::JsonSchema;
@@ -14,7 +14,9 @@ use crate::api::extract::Path;
 use crate::api::extract::{AnyCaller, Json, Query};
 use crate::api::response::Created;
 use crate::auth::Caller;
-use crate::collections::{Collection, CollectionChanges, NewCollection};
+use crate::collections::{
+    Collection, CollectionChanges, NewCollection, RuleCheck, RuleCheckRequest,
+};
 use crate::pagination::{Page, PageRequest};
 
 /// The path of one collection.
@@ -85,6 +87,16 @@ async fn delete(
     Ok(NoContent)
 }
 
+async fn check_rule(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Json(body): Json<RuleCheckRequest>,
+) -> Result<axum::Json<RuleCheck>> {
+    Ok(axum::Json(
+        state.collections.check_rule(&admin_caller(&admin), body)?,
+    ))
+}
+
 /// The collection routes.
 pub fn routes() -> ApiRouter<AppState> {
     ApiRouter::new()
@@ -104,6 +116,28 @@ pub fn routes() -> ApiRouter<AppState> {
                     .description(
                         "Admins only. 409 when the name is taken; 422 with every schema \
                      problem listed in `details.fields`.",
+                    )
+            }),
+        )
+        // A literal path beside `{name}`: the router prefers it for this one path, and it
+        // can never hide a collection, whose name (`^[a-z][a-z0-9_]{0,62}$`) has no hyphen.
+        .api_route(
+            "/api/collections/check-rule",
+            post_with(check_rule, |op| {
+                op.tag("collections")
+                    .summary("Check an access rule without saving it")
+                    .description(
+                        "Admins only. Compiles `rule` as the collection's `kind` rule \
+                     (`create` and `update` may use `@request.body.<field>`) against the \
+                     fields of `schema` (unsaved fields count; with `name`, a relation to \
+                     itself and `@collection.<name>` mean the collection as edited) or of \
+                     the existing `collection`, exactly as saving would. 200 \
+                     `{\"ok\": true}`, or 200 `{\"ok\": false, \"message\", \"position\"}` \
+                     with the message a save would give in \
+                     `details.fields[\"options.<kind>_rule\"]`. 422 for an unknown kind, \
+                     both `schema` and `collection` (or neither, for an expression), a bad \
+                     schema or a bad `name`; 404 for an unknown collection. Nothing is \
+                     stored.",
                     )
             }),
         )

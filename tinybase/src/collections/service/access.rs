@@ -7,11 +7,11 @@ use serde_json::{Map, Value};
 use super::Service;
 use crate::auth::Caller;
 use crate::collections::filter::{
-    CompiledRule, RequestValues, RuleEnv, SqlCondition, SqlParam, compile_rule,
+    CompiledRule, QueryError, RequestValues, RuleEnv, SqlCondition, SqlParam, compile_rule,
 };
 use crate::collections::model::Record;
 use crate::collections::registry::LoadedCollection;
-use crate::collections::rules::{Action, CollectionOptions};
+use crate::collections::rules::{Action, CollectionOptions, Rule};
 use crate::collections::schema::CollectionSchema;
 use crate::db::format_timestamp;
 use crate::{Error, FieldErrors, Result};
@@ -96,18 +96,33 @@ pub(crate) fn check_rules(
     problems: &mut FieldErrors,
 ) {
     for (action, option, rule) in options.named_rules() {
-        let Some(text) = rule.expression() else {
-            continue;
-        };
-        let env = RuleEnv {
-            collections: lookup,
-            request: None,
-            body_allowed: matches!(action, Action::Create | Action::Update),
-        };
-        if let Err(err) = compile_rule(text, schema, &env) {
+        if let Err(err) = check_rule(action, rule, schema, lookup) {
             problems.add(format!("options.{option}"), err.message);
         }
     }
+}
+
+/// Whether `rule`, as the rule for `action`, compiles against `schema` and the other
+/// collections `lookup` finds. Keywords always do. The one check behind both a
+/// collection's save and `POST /api/collections/check-rule`, so the two cannot disagree.
+///
+/// # Errors
+/// Why the expression does not compile, with the position it points at.
+pub(crate) fn check_rule(
+    action: Action,
+    rule: &Rule,
+    schema: &CollectionSchema,
+    lookup: &dyn Fn(&str) -> Option<(String, CollectionSchema)>,
+) -> std::result::Result<(), QueryError> {
+    let Some(text) = rule.expression() else {
+        return Ok(());
+    };
+    let env = RuleEnv {
+        collections: lookup,
+        request: None,
+        body_allowed: matches!(action, Action::Create | Action::Update),
+    };
+    compile_rule(text, schema, &env).map(|_| ())
 }
 
 /// `<sql>` with every condition ANDed on, and the parameters in placeholder order.

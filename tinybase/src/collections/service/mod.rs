@@ -13,6 +13,7 @@ mod page_json;
 mod records;
 mod references;
 mod relations;
+mod rule_check;
 
 pub(crate) use access::record_matches;
 pub use batch::{
