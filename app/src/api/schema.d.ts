@@ -3325,7 +3325,7 @@ export interface components {
              * @description The record's data (create) or the changes (change); ignored for a delete.
              * @default null
              */
-            body: {
+            body?: {
                 [key: string]: unknown;
             } | null;
             /** @description `POST` (create), `PATCH` (change) or `DELETE`. */
@@ -3444,17 +3444,17 @@ export interface components {
              * @description New label.
              * @default null
              */
-            label: string | null;
+            label?: string | null;
             /**
              * @description New access rules.
              * @default null
              */
-            options: components["schemas"]["CollectionOptions"] | null;
+            options?: components["schemas"]["CollectionOptions"] | null;
             /**
              * @description New schema. Takes effect at once; stored records are not rewritten.
              * @default null
              */
-            schema: components["schemas"]["CollectionSchema"] | null;
+            schema?: components["schemas"]["CollectionSchema"] | null;
         };
         /** @description A collection's access rules, one per action. */
         CollectionOptions: {
@@ -3462,17 +3462,17 @@ export interface components {
              * @description Who may create records (default `auth`).
              * @default auth
              */
-            create_rule: components["schemas"]["Rule"];
+            create_rule?: components["schemas"]["Rule"];
             /**
              * @description Who may delete a record (default `owner`).
              * @default owner
              */
-            delete_rule: components["schemas"]["Rule"];
+            delete_rule?: components["schemas"]["Rule"];
             /**
              * @description Who may list records (default `public`).
              * @default public
              */
-            list_rule: components["schemas"]["Rule"];
+            list_rule?: components["schemas"]["Rule"];
             /**
              * Format: uint64
              * @description The largest record this collection stores, in bytes of its data as JSON (default
@@ -3481,17 +3481,17 @@ export interface components {
              *     record in memory, nor make every list that includes it huge.
              * @default 1048576
              */
-            max_record_bytes: number;
+            max_record_bytes?: number;
             /**
              * @description Who may change a record (default `owner`).
              * @default owner
              */
-            update_rule: components["schemas"]["Rule"];
+            update_rule?: components["schemas"]["Rule"];
             /**
              * @description Who may read one record (default `public`).
              * @default public
              */
-            view_rule: components["schemas"]["Rule"];
+            view_rule?: components["schemas"]["Rule"];
         };
         /** @description The path of one collection. */
         CollectionPath: {
@@ -3504,7 +3504,7 @@ export interface components {
              * @description The fields, in display order.
              * @default []
              */
-            fields: components["schemas"]["FieldSpec"][];
+            fields?: components["schemas"]["FieldSpec"][];
         };
         /** @description How a client resumes. */
         ConnectQuery: {
@@ -3524,12 +3524,12 @@ export interface components {
              * @description Count the email as verified from the start (default false).
              * @default false
              */
-            email_verified: boolean;
+            email_verified?: boolean;
             /**
              * @description Make the user an admin (default false).
              * @default false
              */
-            is_admin: boolean;
+            is_admin?: boolean;
             /** @description Password, 8 to 256 characters. */
             password: string;
         };
@@ -3893,7 +3893,7 @@ export interface components {
              * @description Human-friendly name (at most 200 characters).
              * @default null
              */
-            label: string | null;
+            label?: string | null;
             /** @description Unique name, `^[a-z][a-z0-9_]{0,62}$`. */
             name: string;
             /**
@@ -3907,14 +3907,14 @@ export interface components {
              *       "view_rule": "public"
              *     }
              */
-            options: components["schemas"]["CollectionOptions"];
+            options?: components["schemas"]["CollectionOptions"];
             /**
              * @description The fields (default: none).
              * @default {
              *       "fields": []
              *     }
              */
-            schema: components["schemas"]["CollectionSchema"];
+            schema?: components["schemas"]["CollectionSchema"];
         };
         /** @description A schedule to create. */
         NewSchedule: {
@@ -3924,12 +3924,12 @@ export interface components {
              * @description The input each run gets.
              * @default null
              */
-            input: unknown;
+            input?: unknown;
             /**
              * @description Whether it runs (default true).
              * @default true
              */
-            is_active: boolean;
+            is_active?: boolean;
             /** @description A name for people (1–200 characters). */
             name: string;
             /** @description When it runs. */
@@ -3945,7 +3945,7 @@ export interface components {
              * @description Whether it gets deliveries (default true).
              * @default true
              */
-            is_active: boolean;
+            is_active?: boolean;
             /**
              * @description The key of each delivery's HMAC-SHA256 signature (16 to 256 characters). Write-only:
              *     no response ever contains it, so keep a copy.
@@ -4202,7 +4202,7 @@ export interface components {
              *     page may hold: ask again with a smaller `per_page` for the rest.
              * @default false
              */
-            truncated: boolean;
+            truncated?: boolean;
         };
         /** @description The path of one record. */
         RecordPath: {
@@ -4364,7 +4364,7 @@ export interface components {
              * @description The name of an existing collection whose fields to use when `schema` is absent.
              * @default null
              */
-            collection: string | null;
+            collection?: string | null;
             /** @description Which rule it would be. */
             kind: components["schemas"]["RuleKind"];
             /**
@@ -4373,14 +4373,14 @@ export interface components {
              *     they do when it is saved.
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /** @description The rule as it would be written in `options`: a keyword or an expression. */
             rule: components["schemas"]["Rule"];
             /**
              * @description The fields the collection would have.
              * @default null
              */
-            schema: components["schemas"]["CollectionSchema"] | null;
+            schema?: components["schemas"]["CollectionSchema"] | null;
         };
         /**
          * @description Which of a collection's rules a checked rule would be: `create` and `update` rules may
@@ -4430,27 +4430,27 @@ export interface components {
              * @description New function.
              * @default null
              */
-            function_name: string | null;
+            function_name?: string | null;
             /**
              * @description New input; `null` clears it.
              * @default null
              */
-            input: unknown;
+            input?: unknown;
             /**
              * @description Switch it on or off.
              * @default null
              */
-            is_active: boolean | null;
+            is_active?: boolean | null;
             /**
              * @description New name.
              * @default null
              */
-            name: string | null;
+            name?: string | null;
             /**
              * @description New timetable; the next run is computed afresh from now.
              * @default null
              */
-            schedule: components["schemas"]["ScheduleConfig"] | null;
+            schedule?: components["schemas"]["ScheduleConfig"] | null;
         };
         /**
          * @description When a schedule runs. Serialized with a `method` tag:
@@ -4488,7 +4488,7 @@ export interface components {
              * @description IANA time-zone name, such as `Europe/Berlin`.
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
         } | {
             /** @constant */
             method: "interval";
@@ -4496,7 +4496,7 @@ export interface components {
              * @description IANA time-zone name; decides the local time of day that `days` keeps.
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
             /** @description The unit of `value`. */
             unit: components["schemas"]["IntervalUnit"];
             /**
@@ -4518,7 +4518,7 @@ export interface components {
              * @description IANA time-zone name, such as `Europe/Berlin`.
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
         };
         /** @description Query parameters of the schedule list. */
         ScheduleListQuery: {
@@ -4671,27 +4671,27 @@ export interface components {
              * @description New collections (1 to 100, no repeats).
              * @default null
              */
-            collections: string[] | null;
+            collections?: string[] | null;
             /**
              * @description New events (at least one, no repeats).
              * @default null
              */
-            events: string[] | null;
+            events?: string[] | null;
             /**
              * @description Switch it on or off. Switched back on, it gets only changes committed from then on.
              * @default null
              */
-            is_active: boolean | null;
+            is_active?: boolean | null;
             /**
              * @description A new secret (rotation): later attempts, retries included, are signed with it.
              * @default null
              */
-            secret: string | null;
+            secret?: string | null;
             /**
              * @description New URL.
              * @default null
              */
-            url: string | null;
+            url?: string | null;
         };
         /** @description The path of one webhook. */
         WebhookPath: {

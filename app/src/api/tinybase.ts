@@ -50,12 +50,3 @@ export function messageOf(e: unknown): string {
   if (e instanceof TinyBaseError && e.code === 'network_error') return 'The server cannot be reached.'
   return e instanceof Error ? e.message : String(e)
 }
-
-/**
- * A PATCH body with only the fields to change. The OpenAPI document lists every field of
- * a change set (`ScheduleChanges`, `WebhookChanges`) as required but nullable, while the
- * server changes only the fields sent; each given field's type is still checked.
- */
-export function changes<T>(fields: Partial<T>): T {
-  return fields as T
-}

@@ -36,6 +36,11 @@ export async function app(): Promise<void> {
   const status: string | undefined = health.data?.status;
   const users = await tb.api.GET("/api/admin/users", { params: { query: { page: 1 } } });
   const firstEmail: string | undefined = users.data?.items[0]?.email;
+  // A change set sends only what changes: fields with a default are not required.
+  await tb.api.PATCH("/api/admin/schedules/{id}", {
+    params: { path: { id: "schedule-id" } },
+    body: { is_active: false },
+  });
 
   try {
     await tb.auth.login({ email: "a@example.com", password: "secret" });
