@@ -169,16 +169,15 @@ impl Providers {
         let client = client(&provider.config, metadata, callback_url)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = Nonce::new(random_hex(32)?);
-        let payload = json!({
-            "provider": provider.config.name,
-            "pkce_verifier": verifier.secret(),
-            "nonce": nonce.secret(),
-            "redirect_to": redirect_to,
-            "callback_url": callback_url,
-        });
-        let state = db
-            .write(move |tx| one_time::issue_in(tx, Kind::OAuth2State, None, &payload))
-            .await?;
+        let state = issue_state(
+            db,
+            &provider.config,
+            &verifier,
+            Some(&nonce),
+            redirect_to,
+            callback_url,
+        )
+        .await?;
         let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
@@ -363,6 +362,30 @@ impl Providers {
         *cached = Some((Instant::now(), metadata.clone()));
         Ok(metadata)
     }
+}
+
+/// Stores a sign-in's state (single use, expiring) with what the callback needs: the
+/// provider, the PKCE verifier, the nonce (OpenID Connect only), where the app wants the
+/// browser back and this server's callback URL. Returns the state to send the provider.
+pub(super) async fn issue_state(
+    db: &Database,
+    config: &OAuth2Provider,
+    verifier: &PkceCodeVerifier,
+    nonce: Option<&Nonce>,
+    redirect_to: &str,
+    callback_url: &str,
+) -> Result<String> {
+    let mut payload = json!({
+        "provider": config.name,
+        "pkce_verifier": verifier.secret(),
+        "redirect_to": redirect_to,
+        "callback_url": callback_url,
+    });
+    if let (Some(nonce), Some(object)) = (nonce, payload.as_object_mut()) {
+        object.insert("nonce".into(), json!(nonce.secret()));
+    }
+    db.write(move |tx| one_time::issue_in(tx, Kind::OAuth2State, None, &payload))
+        .await
 }
 
 /// Who signed in at the provider.

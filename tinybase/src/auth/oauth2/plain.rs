@@ -10,10 +10,9 @@ use ::oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
     EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{ProviderHttpError, Providers, failed, read_limited};
-use crate::auth::one_time::{self, Kind};
+use super::{ProviderHttpError, Providers, failed, issue_state, read_limited};
 use crate::config::{OAuth2Preset, OAuth2Provider};
 use crate::db::Database;
 use crate::{Error, Result};
@@ -56,15 +55,7 @@ pub(super) async fn start(
 ) -> Result<String> {
     let client = client(config, callback_url)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let payload = json!({
-        "provider": config.name,
-        "pkce_verifier": verifier.secret(),
-        "redirect_to": redirect_to,
-        "callback_url": callback_url,
-    });
-    let state = db
-        .write(move |tx| one_time::issue_in(tx, Kind::OAuth2State, None, &payload))
-        .await?;
+    let state = issue_state(db, config, &verifier, None, redirect_to, callback_url).await?;
     let mut request = client
         .authorize_url(move || CsrfToken::new(state))
         .set_pkce_challenge(challenge);
@@ -174,6 +165,8 @@ fn is_true(value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
