@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use crate::api::forward::{self, Primary};
 use crate::api::{self, AppState};
 use crate::auth::{file_tokens, sessions};
-use crate::changes;
 use crate::code_first;
 use crate::collections::{NewCollection, Service as Collections};
 use crate::config::Settings;
@@ -499,7 +498,10 @@ async fn maintenance_pass(
             Err(err) => tracing::warn!(%err, "could not prune old function calls"),
         }
     }
-    match changes::prune(db, retention.change_days, retention.change_rows).await {
+    match webhooks
+        .prune_change_log(retention.change_days, retention.change_rows)
+        .await
+    {
         Ok(0) => {}
         Ok(n) => tracing::info!(count = n, "pruned old entries of the change log"),
         Err(err) => tracing::warn!(%err, "could not prune the change log"),

@@ -105,35 +105,53 @@ pub fn append(conn: &Connection, change: &NewChange<'_>) -> Result<i64> {
     Ok(conn.last_insert_rowid())
 }
 
+/// The columns [`change_from_row`] reads, in its order.
+const CHANGE_COLUMNS: &str =
+    "seq, action, collection_id, collection, record_id, record, created_at";
+
+fn change_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
+    let action: String = row.get(1)?;
+    Ok(Change {
+        seq: row.get(0)?,
+        action: ChangeAction::parse(&action).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                format!("unknown change action {action:?}").into(),
+            )
+        })?,
+        collection_id: row.get(2)?,
+        collection: row.get(3)?,
+        record_id: row.get(4)?,
+        record: row.get(5)?,
+        at: parse_timestamp(&row.get::<_, String>(6)?)?,
+    })
+}
+
 /// Up to `limit` changes after `after_seq`, oldest first.
 ///
 /// # Errors
 /// Database errors.
 pub fn read_after(conn: &Connection, after_seq: i64, limit: usize) -> Result<Vec<Change>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, action, collection_id, collection, record_id, record, created_at
-         FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after_seq, limit], |row| {
-        let action: String = row.get(1)?;
-        Ok(Change {
-            seq: row.get(0)?,
-            action: ChangeAction::parse(&action).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    1,
-                    rusqlite::types::Type::Text,
-                    format!("unknown change action {action:?}").into(),
-                )
-            })?,
-            collection_id: row.get(2)?,
-            collection: row.get(3)?,
-            record_id: row.get(4)?,
-            record: row.get(5)?,
-            at: parse_timestamp(&row.get::<_, String>(6)?)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after_seq, limit], change_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The change at `seq`, unless it was pruned (or never committed).
+///
+/// # Errors
+/// Database errors.
+pub fn read_one(conn: &Connection, seq: i64) -> Result<Option<Change>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE seq = ?1"
+        ))?
+        .query_row([seq], change_from_row)
+        .optional()?)
 }
 
 /// The oldest and newest seq still in the log, if it holds any row.
@@ -173,23 +191,47 @@ pub fn latest_seq(conn: &Connection) -> Result<i64> {
 /// # Errors
 /// Database errors.
 pub async fn prune(db: &Database, max_age_days: u32, max_rows: u64) -> Result<usize> {
+    prune_with(db, max_age_days, max_rows, |_, _| Ok(())).await
+}
+
+/// Like [`prune`]; `before_pruning` runs first, in the same transaction, with the seq of the oldest change
+/// that stays: a reader that has not yet dealt with the changes about to go (a lagging
+/// webhook) keeps what it needs of them there, atomically with their removal.
+///
+/// # Errors
+/// Database errors, and whatever `before_pruning` returns (nothing is deleted then).
+pub async fn prune_with<F>(
+    db: &Database,
+    max_age_days: u32,
+    max_rows: u64,
+    before_pruning: F,
+) -> Result<usize>
+where
+    F: FnOnce(&rusqlite::Transaction<'_>, i64) -> Result<()> + Send + 'static,
+{
     db.write(move |tx| {
-        let mut removed = 0;
+        let Some((_, newest)) = bounds(tx)? else {
+            return Ok(0);
+        };
+        let mut first_kept = i64::MIN;
         if max_age_days > 0 {
             let cutoff = crate::db::now() - chrono::TimeDelta::days(i64::from(max_age_days));
-            removed += tx.execute(
-                "DELETE FROM changes WHERE created_at < ?1",
+            let first_young: Option<i64> = tx.query_row(
+                "SELECT MIN(seq) FROM changes WHERE created_at >= ?1",
                 [format_timestamp(cutoff)],
+                |row| row.get(0),
             )?;
+            first_kept = first_kept.max(first_young.unwrap_or(newest + 1));
         }
         if max_rows > 0 {
             let keep = i64::try_from(max_rows).unwrap_or(i64::MAX);
-            removed += tx.execute(
-                "DELETE FROM changes WHERE seq <= (SELECT MAX(seq) FROM changes) - ?1",
-                [keep],
-            )?;
+            first_kept = first_kept.max(newest.saturating_sub(keep) + 1);
         }
-        Ok(removed)
+        if first_kept == i64::MIN {
+            return Ok(0);
+        }
+        before_pruning(tx, first_kept)?;
+        Ok(tx.execute("DELETE FROM changes WHERE seq < ?1", [first_kept])?)
     })
     .await
 }

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "webhooks", include_str!("migrations/0007_webhooks.sql")),
     (8, "hooks", include_str!("migrations/0008_hooks.sql")),
     (9, "search", include_str!("migrations/0009_search.sql")),
+    (
+        10,
+        "webhook cursors",
+        include_str!("migrations/0010_webhook_cursors.sql"),
+    ),
 ];
 
 /// The schema version this build brings a database to.

@@ -1,14 +1,13 @@
 //! Webhooks: committed record changes POSTed to URLs admins configure.
 //!
-//! Nothing here runs on the write path. After each commit the change feed wakes the
-//! fan-out task, which copies matching changes from the change log into the outbox
-//! (`webhook_deliveries`) in one transaction with its cursor (see [`outbox`]). One worker
-//! per webhook then sends that webhook's due deliveries one at a time, oldest first, so
-//! webhooks never hold each other up and a slow receiver only delays itself. Every attempt
-//! is logged; a failed one is retried with exponential backoff for 24 hours. Because the
-//! outbox is in the database, a delivery whose attempt was cut short by a crash is sent
-//! again after the restart: delivery is at-least-once, and receivers deduplicate by the
-//! delivery id.
+//! Nothing here runs on the write path. After commits the change feed wakes one worker
+//! per webhook, which reads the change log from the webhook's own cursor and sends what
+//! the webhook gets one at a time, in commit order, so webhooks never hold each other up
+//! and a slow receiver only delays itself. Every attempt is logged, with the cursor, in
+//! one write per batch; a delivery that fails goes to the outbox (`webhook_deliveries`)
+//! and is retried with exponential backoff for 24 hours (see [`outbox`]). A delivery
+//! whose attempt was cut short by a crash is sent again after the restart, under the same
+//! delivery id: delivery is at-least-once, and receivers deduplicate by that id.
 
 pub mod outbox;
 mod send;
@@ -41,13 +40,14 @@ const LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const ERROR_PAUSE: Duration = Duration::from_secs(5);
 /// The longest a worker sleeps without looking at its outbox again.
 const IDLE_RECHECK: Duration = Duration::from_secs(60 * 60);
-/// The most due deliveries a worker reads at once and logs in one write.
+/// The most deliveries a worker takes at once and logs in one write.
 const SEND_BATCH: usize = 100;
 /// How long a worker sends before it logs the attempts made so far.
 const LOG_EVERY: Duration = Duration::from_secs(1);
-/// The least time between two fan-out passes: under a stream of commits, each pass copies
-/// every change since the last in one write instead of one write per commit.
-const FAN_OUT_EVERY: Duration = Duration::from_millis(20);
+/// The least time between two wake-ups of the workers by commits: under a stream of
+/// commits, a worker takes every change since the last in one batch (and one log write)
+/// instead of one per commit.
+const WAKE_EVERY: Duration = Duration::from_millis(20);
 
 /// The webhook deliverer of one server. Cheap to clone.
 #[derive(Clone)]
@@ -162,81 +162,20 @@ impl Webhooks {
     async fn run(self, feed: ChangeFeed) {
         let _stop_workers = StopWorkers(self.clone());
         let mut committed = feed.subscribe();
-        let mut cursor = match self.start_cursor().await {
-            Ok(cursor) => cursor,
-            Err(err) => {
-                tracing::error!(%err, "webhooks: cannot read where delivery stopped; not delivering");
-                return;
-            }
-        };
         self.sync_workers().await;
         loop {
-            let pass_started = tokio::time::Instant::now();
-            self.fan_out(&mut cursor, feed.latest()).await;
+            let woken = tokio::time::Instant::now();
+            for worker in self.workers().values() {
+                worker.wake.notify_one();
+            }
             tokio::select! {
                 changed = committed.changed() => {
                     if changed.is_err() {
                         return;
                     }
-                    tokio::time::sleep_until(pass_started + FAN_OUT_EVERY).await;
+                    tokio::time::sleep_until(woken + WAKE_EVERY).await;
                 }
                 () = self.inner.changed.notified() => self.sync_workers().await,
-            }
-        }
-    }
-
-    /// Where fan-out resumes: the stored cursor, or (first start) the newest change.
-    async fn start_cursor(&self) -> Result<i64> {
-        self.inner
-            .db
-            .read(|conn| match outbox::stored_cursor(conn)? {
-                Some(seq) => Ok(seq),
-                None => changes::latest_seq(conn),
-            })
-            .await
-    }
-
-    /// Copies every change after `cursor` up to `latest` into the outbox.
-    async fn fan_out(&self, cursor: &mut i64, latest: i64) {
-        while *cursor < latest {
-            // A one-row lookup on every commit: cheap enough to run inline.
-            let any = self.inner.db.read_by_key(outbox::any_active).await;
-            match any {
-                Ok(false) => {
-                    // Nothing to write. The stored cursor may lag; webhooks made later
-                    // start after their creation anyway (`after_seq`).
-                    *cursor = latest;
-                    return;
-                }
-                Ok(true) => {}
-                Err(err) => {
-                    tracing::warn!(%err, "webhooks: cannot read the webhooks");
-                    return;
-                }
-            }
-            let after = *cursor;
-            let done = self
-                .inner
-                .db
-                .write(move |tx| outbox::fan_out(tx, after, now(), RETRY_FOR))
-                .await;
-            match done {
-                Ok(done) => {
-                    for id in &done.webhooks {
-                        self.wake(id);
-                    }
-                    match done.last_seq {
-                        Some(last) if done.read == outbox::FAN_OUT_BATCH => *cursor = last,
-                        _ => {
-                            *cursor = done.last_seq.unwrap_or(latest).max(latest);
-                            return;
-                        }
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "webhooks: cannot copy changes into the outbox");
-                    return;
-                }
             }
         }
     }
@@ -272,8 +211,11 @@ impl Webhooks {
 
     /// Sends one webhook's deliveries as they fall due, until aborted.
     async fn work(self, webhook_id: String, wake: Arc<Notify>) {
+        // Changes up to here are dealt with; ahead of the stored cursor when the changes
+        // read since did not concern this webhook (not worth a write of their own).
+        let mut cursor = 0;
         loop {
-            let pause = match self.send_next(&webhook_id).await {
+            let pause = match self.send_next(&webhook_id, &mut cursor).await {
                 Ok(None) => continue,
                 Ok(Some(pause)) => pause,
                 Err(err) => {
@@ -288,16 +230,19 @@ impl Webhooks {
         }
     }
 
-    /// Sends the webhook's due deliveries (up to [`SEND_BATCH`], for about
-    /// [`LOG_EVERY`]) one after another and logs their attempts in one write; or, when
-    /// none is due, says how long to wait.
+    /// Sends the webhook's due retries and the changes after `cursor` it gets (up to
+    /// [`SEND_BATCH`] in all, for about [`LOG_EVERY`]) one after another, then logs their
+    /// attempts and the new cursor in one write; or, when nothing is due, says how long
+    /// to wait.
     ///
     /// Logging a batch at a time rather than each attempt keeps deliveries from taking a
-    /// write on the single writer per delivery, which would compete with record writes.
+    /// write on the single writer per delivery, which would compete with record writes;
+    /// a delivery that succeeds at once adds one row to the attempt log and nothing else.
     /// A crash before the log is written sends the batch again after the restart, which
     /// at-least-once delivery allows.
-    async fn send_next(&self, webhook_id: &str) -> Result<Option<Duration>> {
+    async fn send_next(&self, webhook_id: &str, cursor: &mut i64) -> Result<Option<Duration>> {
         let id = webhook_id.to_owned();
+        let after = *cursor;
         let at = now();
         let found = self
             .inner
@@ -307,29 +252,50 @@ impl Webhooks {
                     return Ok(None);
                 };
                 if !target.is_active {
-                    return Ok(Some((target, Vec::new(), None)));
+                    return Ok(Some((target, Vec::new(), None, None)));
                 }
-                let due = outbox::next_due(conn, &id, at, SEND_BATCH)?;
-                let next_at = match due.is_empty() {
-                    false => None,
-                    true => outbox::next_due_at(conn, &id)?,
+                let retries = outbox::next_due(conn, &id, at, SEND_BATCH)?;
+                let room = SEND_BATCH - retries.len();
+                let read_from = target.read_from().max(after);
+                let fresh = match room {
+                    0 => None,
+                    _ => Some(outbox::fresh(
+                        conn, &id, &target, read_from, room, RETRY_FOR,
+                    )?),
                 };
-                Ok(Some((target, due, next_at)))
+                let next_retry_at = match retries.is_empty() {
+                    true => outbox::next_due_at(conn, &id)?,
+                    false => None,
+                };
+                Ok(Some((target, retries, fresh, next_retry_at)))
             })
             .await?;
-        let Some((target, due, next_at)) = found else {
+        let Some((target, retries, fresh, next_retry_at)) = found else {
             // Deleted: the next sync stops this worker.
             return Ok(Some(IDLE_RECHECK));
         };
-        if due.is_empty() {
-            let pause = next_at
+        *cursor = (*cursor).max(target.read_from());
+        let (fresh_due, read_to, more) = match fresh {
+            Some(fresh) => (fresh.due, fresh.read_to, fresh.more),
+            None => (Vec::new(), None, true),
+        };
+        if retries.is_empty() && fresh_due.is_empty() {
+            if let Some(read_to) = read_to {
+                *cursor = (*cursor).max(read_to);
+            }
+            if more {
+                return Ok(None);
+            }
+            let pause = next_retry_at
                 .and_then(|next| (next - now()).to_std().ok())
                 .map_or(IDLE_RECHECK, |wait| wait.min(IDLE_RECHECK));
             return Ok(Some(pause));
         }
+        let fresh_count = fresh_due.len();
         let started = Instant::now();
-        let mut attempts = Vec::with_capacity(due.len());
-        for due in due {
+        let mut attempts = Vec::with_capacity(retries.len() + fresh_count);
+        let mut fresh_sent = 0;
+        for due in retries.into_iter().chain(fresh_due) {
             let outcome = send::attempt(&self.inner.client, &target, &due).await;
             if let Some(error) = &outcome.error {
                 tracing::info!(
@@ -340,22 +306,32 @@ impl Webhooks {
                     "webhook delivery attempt failed"
                 );
             }
+            let last_fresh_seq = (!due.queued).then_some(due.seq);
             attempts.push((due, outcome, now()));
+            if let Some(seq) = last_fresh_seq {
+                fresh_sent += 1;
+                // Dealt with up to this change; the unwanted ones after it are read again.
+                *cursor = (*cursor).max(seq);
+            }
             // A slow or failing receiver must not keep its attempts out of the log (and
             // the admin's view) for long: what is left stays due and comes next.
             if started.elapsed() >= LOG_EVERY {
                 break;
             }
         }
+        if let Some(read_to) = read_to.filter(|_| fresh_sent == fresh_count) {
+            *cursor = (*cursor).max(read_to);
+        }
         let webhook_id = webhook_id.to_owned();
         let initial_delay = self.inner.initial_delay;
+        let sent_to = *cursor;
         self.inner
             .db
             .write(move |tx| {
                 for (due, outcome, at) in &attempts {
                     outbox::record_attempt(tx, &webhook_id, due, outcome, *at, initial_delay)?;
                 }
-                Ok(())
+                outbox::advance_cursor(tx, &webhook_id, sent_to)
             })
             .await?;
         Ok(None)
@@ -394,7 +370,7 @@ impl Webhooks {
         Ok(redelivered)
     }
 
-    /// Deletes finished deliveries older than a week, with their attempts.
+    /// Deletes finished deliveries and attempts older than a week.
     ///
     /// # Errors
     /// Database errors.
@@ -405,9 +381,33 @@ impl Webhooks {
             .write(move |tx| outbox::prune_finished(tx, cutoff))
             .await
     }
+
+    /// Prunes the change log like [`changes::prune`], first copying the changes about to
+    /// go that a webhook has not been sent yet into its outbox.
+    ///
+    /// # Errors
+    /// Database errors (nothing is pruned then).
+    pub async fn prune_change_log(&self, max_age_days: u32, max_rows: u64) -> Result<usize> {
+        let pruned =
+            changes::prune_with(&self.inner.db, max_age_days, max_rows, |tx, first_kept| {
+                let kept = outbox::keep_unsent(tx, first_kept, now(), RETRY_FOR)?;
+                if kept > 0 {
+                    tracing::info!(
+                        count = kept,
+                        "webhooks: changes about to leave the change log kept for delivery"
+                    );
+                }
+                Ok(())
+            })
+            .await?;
+        for worker in self.workers().values() {
+            worker.wake.notify_one();
+        }
+        Ok(pruned)
+    }
 }
 
-/// Stops every worker when the fan-out task ends (or is aborted).
+/// Stops every worker when the task that wakes them ends (or is aborted).
 struct StopWorkers(Webhooks);
 
 impl Drop for StopWorkers {

@@ -1,10 +1,14 @@
-//! The outbox: committed changes copied into per-webhook deliveries, the attempts made
-//! for them, and the delivery log the API shows.
+//! What a webhook's worker sends and logs: fresh changes read from the change log by the
+//! webhook's own cursor, the outbox of deliveries to retry, and the delivery log.
 //!
-//! Fan-out reads the change log and writes the deliveries and its cursor in one write
-//! transaction, so after a crash it resumes exactly where it stopped: no change is copied
-//! twice or skipped. Sending then works from the outbox alone, so a delivery survives the
-//! change log being pruned.
+//! A change goes to a webhook straight from the change log. Only a delivery whose first
+//! attempt fails (or that an admin redelivers) is written to the outbox
+//! (`webhook_deliveries`), with the exact body to send again; a delivery that succeeds at
+//! once costs one row in the attempt log and nothing else. The worker stores its cursor
+//! in the same write as the attempts it logs, so after a crash it sends again exactly
+//! what it had not logged yet: delivery is at-least-once, never lost. A change about to
+//! be pruned from the change log before a lagging worker got to it is copied into the
+//! outbox first ([`keep_unsent`]).
 
 use std::time::Duration;
 
@@ -12,85 +16,36 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::store::{self, Target};
 use crate::changes::{self, Change};
 use crate::db::{format_timestamp, parse_optional_timestamp, parse_timestamp};
 use crate::pagination::{Page, Pagination};
 use crate::{Error, Result};
 
-/// The most changes one fan-out transaction reads.
-pub(crate) const FAN_OUT_BATCH: usize = 500;
+/// The most changes one read of the change log takes.
+pub(crate) const SCAN_BATCH: usize = 500;
 /// The longest wait between two retries.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(60 * 60);
 
-/// A webhook as fan-out matches it.
-struct Subscriber {
-    id: String,
-    collections: Vec<String>,
-    events: Vec<String>,
-    after_seq: i64,
-}
-
-impl Subscriber {
-    fn wants(&self, change: &Change) -> bool {
-        change.seq > self.after_seq
-            && self.events.iter().any(|e| e == change.action.as_str())
-            && self.collections.contains(&change.collection)
-    }
-}
-
-fn active_subscribers(conn: &Connection) -> Result<Vec<Subscriber>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, collections, events, after_seq FROM webhooks WHERE is_active = 1",
-    )?;
-    let rows = stmt.query_map([], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, i64>(3)?,
-        ))
-    })?;
-    let mut subscribers = Vec::new();
-    for row in rows {
-        let (id, collections, events, after_seq) = row?;
-        subscribers.push(Subscriber {
-            id,
-            collections: serde_json::from_str(&collections)?,
-            events: serde_json::from_str(&events)?,
-            after_seq,
-        });
-    }
-    Ok(subscribers)
-}
-
-/// The seq fan-out has read up to, as last stored.
-pub(crate) fn stored_cursor(conn: &Connection) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row("SELECT seq FROM webhook_cursor WHERE id = 1", [], |row| {
-            row.get(0)
-        })
-        .optional()?)
-}
-
-/// Whether any webhook is active: without one, fan-out has nothing to write.
-pub(crate) fn any_active(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE is_active = 1)",
-        [],
-        |row| row.get(0),
-    )?)
-}
-
-/// What one fan-out pass did.
-pub(crate) struct FannedOut {
-    /// The newest seq read (the new cursor), if any change was read.
-    pub(crate) last_seq: Option<i64>,
-    /// How many changes were read.
-    pub(crate) read: usize,
-    /// The webhooks that got new deliveries.
-    pub(crate) webhooks: Vec<String>,
+/// The id of the delivery of `change` to webhook `webhook_id`: a UUIDv7 with the change's
+/// commit time, its other bits taken from a hash of the two. Derived rather than drawn,
+/// so a delivery sent again after a crash (before its attempt was logged) carries the
+/// same id, and receivers deduplicate it.
+pub(crate) fn delivery_id(webhook_id: &str, change: &Change) -> String {
+    let digest = Sha256::new()
+        .chain_update(webhook_id.as_bytes())
+        .chain_update(b"/")
+        .chain_update(change.seq.to_be_bytes())
+        .finalize();
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(change.at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
 }
 
 /// The JSON body of a delivery: `{id, event, collection, record, seq, at}`, with the
@@ -107,80 +62,164 @@ fn body(delivery_id: &str, change: &Change) -> Result<String> {
     ))
 }
 
-/// Copies the changes after `after` (one batch) into deliveries for every active webhook
-/// that wants them, due now, retried until `retry_for` from now; stores the cursor.
-pub(crate) fn fan_out(
-    tx: &Transaction<'_>,
-    after: i64,
-    at: DateTime<Utc>,
-    retry_for: Duration,
-) -> Result<FannedOut> {
-    let subscribers = active_subscribers(tx)?;
-    // Nothing committed before the oldest active webhook began can match: skip it.
-    let after = subscribers
-        .iter()
-        .map(|s| s.after_seq)
-        .min()
-        .map_or(after, |oldest| after.max(oldest));
-    let batch = changes::read_after(tx, after, FAN_OUT_BATCH)?;
-    let Some(last_seq) = batch.last().map(|c| c.seq) else {
-        return Ok(FannedOut {
-            last_seq: None,
-            read: 0,
-            webhooks: Vec::new(),
-        });
-    };
-    let now = format_timestamp(at);
-    let until = format_timestamp(at + TimeDelta::from_std(retry_for).unwrap_or(TimeDelta::MAX));
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO webhook_deliveries (id, webhook_id, seq, event, collection, body, state,
-             attempts, next_attempt_at, retry_until, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7, ?8, ?7, ?7)",
-    )?;
-    let mut woken = Vec::new();
-    for change in &batch {
-        for subscriber in subscribers.iter().filter(|s| s.wants(change)) {
-            let id = Uuid::now_v7().to_string();
-            insert.execute(params![
-                id,
-                subscriber.id,
-                change.seq,
-                change.action.as_str(),
-                change.collection,
-                body(&id, change)?,
-                now,
-                until,
-            ])?;
-            if !woken.contains(&subscriber.id) {
-                woken.push(subscriber.id.clone());
-            }
-        }
-    }
-    tx.execute(
-        "INSERT INTO webhook_cursor (id, seq) VALUES (1, ?1)
-         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
-        [last_seq],
-    )?;
-    Ok(FannedOut {
-        last_seq: Some(last_seq),
-        read: batch.len(),
-        webhooks: woken,
-    })
-}
-
-/// A delivery whose next attempt is due.
+/// A delivery to attempt now: a fresh change, or one from the outbox.
 #[derive(Debug, Clone)]
 pub(crate) struct Due {
     pub(crate) id: String,
+    pub(crate) seq: i64,
     pub(crate) event: String,
+    pub(crate) collection: String,
     pub(crate) body: String,
+    /// Attempts made before this one.
     pub(crate) attempts: i64,
+    /// The last time an attempt may start.
     pub(crate) retry_until: DateTime<Utc>,
+    /// It has a row in the outbox (it was tried before, or redelivered).
+    pub(crate) queued: bool,
 }
 
-/// The webhook's first `limit` due deliveries, in the order to send them: oldest due
-/// time, then change order. First attempts thus go out in commit order; a retry waits its
-/// turn by its due time.
+impl Due {
+    /// The first delivery of `change` to webhook `webhook_id`, retried until `retry_for`
+    /// after the change committed.
+    fn fresh(webhook_id: &str, change: &Change, retry_for: Duration) -> Result<Self> {
+        Self::of_change(delivery_id(webhook_id, change), change, retry_for)
+    }
+
+    /// The delivery `id` of `change`, not yet attempted.
+    fn of_change(id: String, change: &Change, retry_for: Duration) -> Result<Self> {
+        Ok(Self {
+            body: body(&id, change)?,
+            id,
+            seq: change.seq,
+            event: change.action.as_str().to_owned(),
+            collection: change.collection.clone(),
+            attempts: 0,
+            retry_until: change.at + TimeDelta::from_std(retry_for).unwrap_or(TimeDelta::MAX),
+            queued: false,
+        })
+    }
+}
+
+/// What the change log holds for a webhook after its cursor.
+pub(crate) struct Fresh {
+    /// The changes it gets, oldest first, at most the limit asked for.
+    pub(crate) due: Vec<Due>,
+    /// The seq of the last change looked at: everything up to it is in `due` or not
+    /// wanted.
+    pub(crate) read_to: Option<i64>,
+    /// Whether the log may hold more after `read_to`.
+    pub(crate) more: bool,
+}
+
+/// Reads the change log after `after` for changes `target` gets: at most `limit` of
+/// them, looking at no more than [`SCAN_BATCH`] changes.
+pub(crate) fn fresh(
+    conn: &Connection,
+    webhook_id: &str,
+    target: &Target,
+    after: i64,
+    limit: usize,
+    retry_for: Duration,
+) -> Result<Fresh> {
+    let batch = changes::read_after(conn, after, SCAN_BATCH)?;
+    let mut fresh = Fresh {
+        due: Vec::new(),
+        read_to: None,
+        more: batch.len() == SCAN_BATCH,
+    };
+    for change in &batch {
+        if target.wants(change) {
+            if fresh.due.len() == limit {
+                fresh.more = true;
+                break;
+            }
+            fresh.due.push(Due::fresh(webhook_id, change, retry_for)?);
+        }
+        fresh.read_to = Some(change.seq);
+    }
+    Ok(fresh)
+}
+
+/// Marks the changes up to `seq` as dealt with for the webhook. The cursor never moves
+/// back: [`keep_unsent`] may have moved it past a worker's batch in flight.
+pub(crate) fn advance_cursor(tx: &Transaction<'_>, webhook_id: &str, seq: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE webhooks SET sent_seq = MAX(sent_seq, ?2) WHERE id = ?1")?
+        .execute(params![webhook_id, seq])?;
+    Ok(())
+}
+
+/// Before the change log drops the changes older than `first_kept`: copies those an
+/// active webhook gets but has not dealt with yet into its outbox, due at `at`, and moves
+/// its cursor past them. A worker that was sending some of them at that moment sends
+/// them again from the outbox, which at-least-once delivery allows.
+pub(crate) fn keep_unsent(
+    tx: &Transaction<'_>,
+    first_kept: i64,
+    at: DateTime<Utc>,
+    retry_for: Duration,
+) -> Result<usize> {
+    let mut kept = 0;
+    for id in store::all_ids(tx)? {
+        let Some(target) = store::target(tx, &id)? else {
+            continue;
+        };
+        if !target.is_active {
+            continue;
+        }
+        let mut after = target.read_from();
+        while after < first_kept - 1 {
+            let batch = changes::read_after(tx, after, SCAN_BATCH)?;
+            let Some(last) = batch.last().map(|c| c.seq) else {
+                break;
+            };
+            for change in batch.iter().filter(|c| c.seq < first_kept) {
+                if target.wants(change) {
+                    let mut due = Due::fresh(&id, change, retry_for)?;
+                    due.retry_until = due.retry_until.max(at);
+                    queue(tx, &id, &due, "pending", Some(at), at)?;
+                    kept += 1;
+                }
+            }
+            after = last;
+        }
+        advance_cursor(tx, &id, first_kept - 1)?;
+    }
+    Ok(kept)
+}
+
+/// Writes `due` into the outbox (once: a delivery already there is left as it is).
+fn queue(
+    tx: &Transaction<'_>,
+    webhook_id: &str,
+    due: &Due,
+    state: &str,
+    next_attempt_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO webhook_deliveries (id, webhook_id, seq, event, collection, body, state,
+             attempts, next_attempt_at, retry_until, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+         ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        due.id,
+        webhook_id,
+        due.seq,
+        due.event,
+        due.collection,
+        due.body,
+        state,
+        due.attempts,
+        next_attempt_at.map(format_timestamp),
+        format_timestamp(due.retry_until),
+        format_timestamp(at),
+    ])?;
+    Ok(())
+}
+
+/// The webhook's first `limit` outbox deliveries that are due, in the order to send
+/// them: oldest due time, then change order.
 pub(crate) fn next_due(
     conn: &Connection,
     webhook_id: &str,
@@ -188,7 +227,7 @@ pub(crate) fn next_due(
     limit: usize,
 ) -> Result<Vec<Due>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, event, body, attempts, retry_until FROM webhook_deliveries
+        "SELECT id, seq, event, collection, body, attempts, retry_until FROM webhook_deliveries
          WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
          ORDER BY next_attempt_at, seq LIMIT ?3",
     )?;
@@ -202,10 +241,13 @@ pub(crate) fn next_due(
             |row| {
                 Ok(Due {
                     id: row.get(0)?,
-                    event: row.get(1)?,
-                    body: row.get(2)?,
-                    attempts: row.get(3)?,
-                    retry_until: parse_timestamp(&row.get::<_, String>(4)?)?,
+                    seq: row.get(1)?,
+                    event: row.get(2)?,
+                    collection: row.get(3)?,
+                    body: row.get(4)?,
+                    attempts: row.get(5)?,
+                    retry_until: parse_timestamp(&row.get::<_, String>(6)?)?,
+                    queued: true,
                 })
             },
         )?
@@ -213,7 +255,7 @@ pub(crate) fn next_due(
     Ok(due)
 }
 
-/// When the webhook's next pending delivery is due, if it has one.
+/// When the webhook's next pending outbox delivery is due, if it has one.
 pub(crate) fn next_due_at(conn: &Connection, webhook_id: &str) -> Result<Option<DateTime<Utc>>> {
     let text: Option<String> = conn
         .prepare_cached(
@@ -247,7 +289,8 @@ pub(crate) fn retry_delay(initial: Duration, attempt: i64) -> Duration {
 }
 
 /// Logs an attempt of `due` made at `at` and decides what follows: delivered, retried
-/// later, or failed for good once the next try would start after `retry_until`.
+/// later, or failed for good once the next try would start after `retry_until`. A fresh
+/// delivery enters the outbox only when it was not delivered.
 pub(crate) fn record_attempt(
     tx: &Transaction<'_>,
     webhook_id: &str,
@@ -264,34 +307,51 @@ pub(crate) fn record_attempt(
     } else if next > due.retry_until {
         ("failed", None)
     } else {
-        ("pending", Some(format_timestamp(next)))
+        ("pending", Some(next))
     };
-    let now = format_timestamp(at);
-    let updated = tx
-        .prepare_cached(
-            "UPDATE webhook_deliveries SET attempts = ?2, state = ?3, next_attempt_at = ?4,
-                 updated_at = ?5
-             WHERE id = ?1",
-        )?
-        .execute(params![due.id, attempt, state, next_attempt_at, now])?;
-    if updated == 0 {
-        // Deleted with its webhook while the attempt ran: nothing to log it under.
-        return Ok(());
+    if due.queued {
+        let updated = tx
+            .prepare_cached(
+                "UPDATE webhook_deliveries SET attempts = ?2, state = ?3, next_attempt_at = ?4,
+                     updated_at = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                due.id,
+                attempt,
+                state,
+                next_attempt_at.map(format_timestamp),
+                format_timestamp(at)
+            ])?;
+        if updated == 0 {
+            // Deleted with its webhook while the attempt ran: nothing to log it under.
+            return Ok(());
+        }
+    } else if !outcome.delivered {
+        let tried = Due {
+            attempts: attempt,
+            ..due.clone()
+        };
+        queue(tx, webhook_id, &tried, state, next_attempt_at, at)?;
     }
     tx.prepare_cached(
-        "INSERT INTO webhook_attempts (id, delivery_id, webhook_id, attempt, status_code, error,
-             duration_ms, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO webhook_attempts (id, delivery_id, webhook_id, seq, event, collection,
+             attempt, status_code, error, duration_ms, created_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+         WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?3)",
     )?
     .execute(params![
         Uuid::now_v7().to_string(),
         due.id,
         webhook_id,
+        due.seq,
+        due.event,
+        due.collection,
         attempt,
         outcome.status_code,
         outcome.error,
         outcome.duration_ms,
-        now,
+        format_timestamp(at),
     ])?;
     Ok(())
 }
@@ -366,9 +426,11 @@ pub(crate) fn attempts(
         |row| row.get(0),
     )?;
     let mut stmt = conn.prepare_cached(
-        "SELECT a.id, a.delivery_id, d.seq, d.event, d.collection, a.status_code, a.error,
-                a.attempt, a.duration_ms, a.created_at, d.state, d.next_attempt_at
-         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+        "SELECT a.id, a.delivery_id, a.seq, a.event, a.collection, a.status_code, a.error,
+                a.attempt, a.duration_ms, a.created_at,
+                -- A delivery without an outbox row succeeded at its first attempt.
+                COALESCE(d.state, 'delivered'), d.next_attempt_at
+         FROM webhook_attempts a LEFT JOIN webhook_deliveries d ON d.id = a.delivery_id
          WHERE a.webhook_id = ?1
          ORDER BY a.created_at DESC, a.id DESC LIMIT ?2 OFFSET ?3",
     )?;
@@ -415,7 +477,9 @@ pub struct Delivery {
 }
 
 /// Makes a delivery pending and due at `at`, with a fresh retry window of `retry_for`:
-/// the same body goes out again under the same delivery id.
+/// the same body goes out again under the same delivery id. A delivery that succeeded at
+/// once has no outbox row: its body is built again from the change log, so it can be
+/// redelivered while the change log still holds its change.
 pub(crate) fn redeliver(
     tx: &Transaction<'_>,
     webhook_id: &str,
@@ -432,9 +496,7 @@ pub(crate) fn redeliver(
         params![delivery_id, webhook_id, now, until],
     )?;
     if updated == 0 {
-        return Err(Error::not_found(
-            "this webhook has no delivery with this id",
-        ));
+        queue_again(tx, webhook_id, delivery_id, at, retry_for)?;
     }
     Ok(tx.query_row(
         "SELECT id, seq, event, collection, state, attempts, next_attempt_at, created_at
@@ -455,12 +517,57 @@ pub(crate) fn redeliver(
     )?)
 }
 
-/// Deletes finished deliveries (with their attempts) last changed before `cutoff`.
+/// Puts a delivery that succeeded at its first attempt (so it is only in the attempt log)
+/// into the outbox again, due at `at`.
+fn queue_again(
+    tx: &Transaction<'_>,
+    webhook_id: &str,
+    delivery_id: &str,
+    at: DateTime<Utc>,
+    retry_for: Duration,
+) -> Result<()> {
+    let logged: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT seq, COUNT(*) FROM webhook_attempts WHERE webhook_id = ?1 AND delivery_id = ?2
+             GROUP BY seq",
+            params![webhook_id, delivery_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((seq, attempts)) = logged else {
+        return Err(Error::not_found(
+            "this webhook has no delivery with this id",
+        ));
+    };
+    let Some(change) = changes::read_one(tx, seq)? else {
+        return Err(Error::not_found(
+            "this delivery's change is no longer in the change log, so it cannot be sent again",
+        ));
+    };
+    let due = Due {
+        attempts,
+        retry_until: at + TimeDelta::from_std(retry_for).unwrap_or(TimeDelta::MAX),
+        queued: true,
+        ..Due::of_change(delivery_id.to_owned(), &change, retry_for)?
+    };
+    queue(tx, webhook_id, &due, "pending", Some(at), at)
+}
+
+/// Deletes finished deliveries and logged attempts last changed before `cutoff`.
 pub(crate) fn prune_finished(tx: &Transaction<'_>, cutoff: DateTime<Utc>) -> Result<usize> {
-    Ok(tx.execute(
+    let cutoff = format_timestamp(cutoff);
+    let deliveries = tx.execute(
         "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND updated_at < ?1",
-        [format_timestamp(cutoff)],
-    )?)
+        [&cutoff],
+    )?;
+    // An attempt of a delivery still pending stays with it.
+    let attempts = tx.execute(
+        "DELETE FROM webhook_attempts WHERE created_at < ?1
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                             WHERE d.id = delivery_id AND d.state = 'pending')",
+        [&cutoff],
+    )?;
+    Ok(deliveries + attempts)
 }
 
 #[cfg(test)]

@@ -99,6 +99,27 @@ pub(crate) struct Target {
     pub(crate) url: String,
     pub(crate) secret: String,
     pub(crate) is_active: bool,
+    /// The collections whose changes it gets.
+    pub(crate) collections: Vec<String>,
+    /// The events it gets (`create`, `update`, `delete`).
+    pub(crate) events: Vec<String>,
+    /// Changes up to here committed before it was created or last re-activated.
+    pub(crate) after_seq: i64,
+    /// Changes up to here its worker has dealt with, as last stored.
+    pub(crate) sent_seq: i64,
+}
+
+impl Target {
+    /// Where its worker reads on from: past what it never gets and what was dealt with.
+    pub(crate) fn read_from(&self) -> i64 {
+        self.after_seq.max(self.sent_seq)
+    }
+
+    /// Whether `change` is one it gets (its seq aside).
+    pub(crate) fn wants(&self, change: &changes::Change) -> bool {
+        self.events.iter().any(|e| e == change.action.as_str())
+            && self.collections.contains(&change.collection)
+    }
 }
 
 const COLUMNS: &str = "id, url, collections, events, is_active, created_at, updated_at";
@@ -366,19 +387,33 @@ pub(crate) async fn delete(db: &Database, id: &str) -> Result<()> {
 
 /// What delivery needs of one webhook, or `None` once it is deleted.
 pub(crate) fn target(conn: &Connection, id: &str) -> Result<Option<Target>> {
-    Ok(conn
-        .query_row(
-            "SELECT url, secret, is_active FROM webhooks WHERE id = ?1",
-            [id],
-            |row| {
-                Ok(Target {
+    let row = conn
+        .prepare_cached(
+            "SELECT url, secret, is_active, collections, events, after_seq, sent_seq
+             FROM webhooks WHERE id = ?1",
+        )?
+        .query_row([id], |row| {
+            Ok((
+                Target {
                     url: row.get(0)?,
                     secret: row.get(1)?,
                     is_active: row.get(2)?,
-                })
-            },
-        )
-        .optional()?)
+                    collections: Vec::new(),
+                    events: Vec::new(),
+                    after_seq: row.get(5)?,
+                    sent_seq: row.get(6)?,
+                },
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((mut target, collections, events)) = row else {
+        return Ok(None);
+    };
+    target.collections = serde_json::from_str(&collections)?;
+    target.events = serde_json::from_str(&events)?;
+    Ok(Some(target))
 }
 
 /// The ids of every webhook.

@@ -19,6 +19,7 @@ use hmac::{Hmac, Mac};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::Sha256;
+use tokio::sync::Semaphore;
 
 const SECRET: &str = "receiver-secret-0123456789";
 
@@ -40,18 +41,34 @@ impl Received {
 }
 
 /// A webhook receiver on loopback: keeps every request and answers each with the next
-/// scripted status (200 once the script is used up).
-#[derive(Clone, Default)]
+/// scripted status (200 once the script is used up); a held one answers nothing until
+/// [`Receiver::release`].
+#[derive(Clone)]
 struct Receiver {
     received: Arc<Mutex<Vec<Received>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
+    gate: Arc<Semaphore>,
 }
 
 impl Receiver {
     async fn start(script: &[u16]) -> (Self, String) {
+        Self::start_gated(script, Semaphore::MAX_PERMITS).await
+    }
+
+    /// A receiver that answers nothing until released.
+    async fn start_held() -> (Self, String) {
+        Self::start_gated(&[], 0).await
+    }
+
+    fn release(&self) {
+        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
+    }
+
+    async fn start_gated(script: &[u16], permits: usize) -> (Self, String) {
         let receiver = Self {
             received: Arc::default(),
             script: Arc::new(Mutex::new(script.iter().copied().collect())),
+            gate: Arc::new(Semaphore::new(permits)),
         };
         let state = receiver.clone();
         let app = axum::Router::new().route(
@@ -59,6 +76,7 @@ impl Receiver {
             axum::routing::post(move |headers: HeaderMap, body: Bytes| {
                 let state = state.clone();
                 async move {
+                    state.gate.acquire().await.unwrap().forget();
                     state.received.lock().unwrap().push(Received {
                         headers,
                         body: String::from_utf8(body.to_vec()).unwrap(),
@@ -330,6 +348,157 @@ async fn a_failing_receiver_is_retried_until_it_accepts() {
     assert_error(&body, "not_found");
 }
 
+#[tokio::test]
+async fn a_delivery_that_succeeded_at_once_is_sent_again_while_its_change_is_logged() {
+    let server = TestServer::start_with(|s| s.realtime.change_log_max_rows = 1).await;
+    let token = server.admin_token().await;
+    let (status, body) = server
+        .post(
+            "/api/collections",
+            Some(&token),
+            json!({"name": "posts", "schema": {"fields": [{"name": "title", "type": "text"}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (receiver, url) = Receiver::start(&[]).await;
+    let webhook = create_webhook(&server, &token, &url, json!(["create"])).await;
+    let webhook_id = webhook["id"].as_str().unwrap();
+    for title in ["first", "second", "third"] {
+        let (status, _) = server
+            .post(
+                "/api/collections/posts/records",
+                Some(&token),
+                json!({"title": title}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let got = receiver.wait_for(3).await;
+    let log = wait_for_attempts(&server, &token, webhook_id, 3).await;
+    assert_eq!(log[0]["state"], "delivered");
+    assert_eq!(log[0]["attempt"], 1);
+    assert_eq!(log[0]["event"], "create");
+    assert_eq!(log[0]["seq"], got[0].json()["seq"]);
+
+    // Sent again: the same bytes under the same delivery id, logged as attempt 2.
+    let first = log[0]["delivery_id"].as_str().unwrap().to_owned();
+    assert_eq!(got[0].header("x-tinybase-delivery"), first);
+    let (status, body) = server
+        .post(
+            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{first}/redeliver"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], first.as_str());
+    assert_eq!(body["attempts"], 1);
+    let again = receiver.wait_for(4).await;
+    assert_eq!(again[3].body, got[0].body);
+    assert_eq!(again[3].header("x-tinybase-delivery"), first);
+    let log = wait_for_attempts(&server, &token, webhook_id, 4).await;
+    assert_eq!(log[3]["attempt"], 2);
+    assert_eq!(log[3]["delivery_id"], first.as_str());
+
+    // The change log keeps one change here: after pruning, the first delivery (now with
+    // its body in the outbox) can still be sent again; the second, which succeeded at
+    // once, cannot be rebuilt: the answer says so and nothing is sent.
+    server.app.run_maintenance().await;
+    let (status, body) = server
+        .post(
+            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{first}/redeliver"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let again = receiver.wait_for(5).await;
+    assert_eq!(again[4].body, got[0].body);
+    let second = log[1]["delivery_id"].as_str().unwrap().to_owned();
+    let (status, body) = server
+        .post(
+            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{second}/redeliver"),
+            Some(&token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let error = assert_error(&body, "not_found");
+    assert!(
+        error["message"].as_str().unwrap().contains("change log"),
+        "{body}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 5);
+}
+
+#[tokio::test]
+async fn changes_pruned_from_the_log_still_reach_a_webhook_that_lags_behind() {
+    let server = TestServer::start_with(|s| s.realtime.change_log_max_rows = 1).await;
+    let token = server.admin_token().await;
+    let (status, body) = server
+        .post(
+            "/api/collections",
+            Some(&token),
+            json!({"name": "posts", "schema": {"fields": [{"name": "title", "type": "text"}]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The receiver holds the first delivery, so the worker stays behind the change log.
+    let (receiver, url) = Receiver::start_held().await;
+    create_webhook(&server, &token, &url, json!(["create"])).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let (status, body) = server
+            .post(
+                "/api/collections/posts/records",
+                Some(&token),
+                json!({"title": format!("post {n}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // The log keeps only the newest change; the four before it leave it now.
+    server.app.run_maintenance().await;
+    let (oldest, newest) = server
+        .app
+        .database()
+        .read(tinybase::changes::bounds)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(oldest, newest, "the change log was not pruned");
+    receiver.release();
+
+    // Every record reaches the receiver (one may come twice: at least once).
+    for _ in 0..600 {
+        let delivered: std::collections::BTreeSet<String> = receiver
+            .received()
+            .iter()
+            .map(|r| r.json()["record"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        if delivered.len() == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = receiver.received();
+    let delivered: std::collections::BTreeSet<String> = got
+        .iter()
+        .map(|r| r.json()["record"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(delivered, ids.iter().cloned().collect(), "{got:?}");
+    for request in &got {
+        verify_signature(SECRET, request);
+        let body = request.json();
+        assert_eq!(
+            request.header("x-tinybase-delivery"),
+            body["id"].as_str().unwrap()
+        );
+    }
+}
+
 async fn attempts_newest(server: &TestServer, token: &str, webhook_id: &str) -> Value {
     attempts(server, token, webhook_id).await[0].clone()
 }
@@ -481,4 +650,110 @@ async fn bad_webhooks_are_refused_and_nothing_is_stored() {
         .get(&format!("/api/admin/webhooks/{id}"), Some(&token))
         .await;
     assert_eq!(read, webhook);
+}
+
+/// Writes a database at `path` as the last version before webhook cursors left it
+/// (migrations 1–9): a webhook whose fan-out had copied changes up to seq 7 into the
+/// outbox, one delivery delivered (with its attempt logged) and one still pending.
+fn write_database_before_cursors(path: &std::path::Path, url: &str) {
+    use tinybase::db::rusqlite;
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE schema_migrations (
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);",
+    )
+    .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+        let version: i64 = name[..4].parse().unwrap();
+        if version > 9 {
+            continue;
+        }
+        conn.execute_batch(&std::fs::read_to_string(&file).unwrap())
+            .unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?1, ?2, '2026-01-01T00:00:00.000Z')",
+            tinybase::db::rusqlite::params![version, name],
+        )
+        .unwrap();
+    }
+    // An hour ago: recent enough that the start-up maintenance keeps the log.
+    let at = tinybase::db::format_timestamp(chrono::Utc::now() - chrono::Duration::hours(1));
+    conn.execute_batch(&format!(
+        "INSERT INTO webhooks (id, url, collections, events, secret, is_active, after_seq,
+             created_at, updated_at)
+         VALUES ('w1', '{url}', '[\"posts\"]', '[\"create\"]', '{SECRET}', 1, 2, '{at}', '{at}');
+         INSERT INTO webhook_cursor (id, seq) VALUES (1, 7);
+         INSERT INTO webhook_deliveries (id, webhook_id, seq, event, collection, body, state,
+             attempts, next_attempt_at, retry_until, created_at, updated_at)
+         VALUES ('d-done', 'w1', 5, 'create', 'posts', '{{\"id\":\"d-done\"}}', 'delivered', 1,
+                 NULL, '2999-01-01T00:00:00.000Z', '{at}', '{at}'),
+                ('d-due', 'w1', 6, 'create', 'posts', '{{\"id\":\"d-due\"}}', 'pending', 0,
+                 '{at}', '2999-01-01T00:00:00.000Z', '{at}', '{at}');
+         INSERT INTO webhook_attempts (id, delivery_id, webhook_id, attempt, status_code, error,
+             duration_ms, created_at)
+         VALUES ('a1', 'd-done', 'w1', 1, 204, NULL, 3, '{at}');"
+    ))
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_database_from_before_cursors_keeps_its_deliveries_and_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let (receiver, url) = Receiver::start(&[]).await;
+    write_database_before_cursors(&path, &url);
+    let db_url = path.display().to_string();
+    let server = TestServer::start_with(move |s| s.database.url = db_url).await;
+    let token = server.admin_token().await;
+
+    // The pending delivery goes out with the body the outbox holds.
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got[0].body, r#"{"id":"d-due"}"#);
+    assert_eq!(got[0].header("x-tinybase-delivery"), "d-due");
+    verify_signature(SECRET, &got[0]);
+    let log = wait_for_attempts(&server, &token, "w1", 2).await;
+    let summary: Vec<(String, i64, String, String, i64)> = log
+        .iter()
+        .map(|a| {
+            (
+                a["delivery_id"].as_str().unwrap().to_owned(),
+                a["seq"].as_i64().unwrap(),
+                a["event"].as_str().unwrap().to_owned(),
+                a["state"].as_str().unwrap().to_owned(),
+                a["attempt"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("d-done".into(), 5, "create".into(), "delivered".into(), 1),
+            ("d-due".into(), 6, "create".into(), "delivered".into(), 1),
+        ]
+    );
+    assert!(log.iter().all(|a| a["collection"] == "posts"), "{log:?}");
+    // The worker resumes after what fan-out had copied.
+    let sent_seq: i64 = server
+        .app
+        .database()
+        .read(|conn| {
+            Ok(
+                conn.query_row("SELECT sent_seq FROM webhooks WHERE id = 'w1'", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(sent_seq, 7);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1);
 }
