@@ -383,7 +383,7 @@ impl Tinybase {
         let webhooks = self
             .state
             .webhooks
-            .start(self.state.collections.change_feed().clone());
+            .start(self.state.collections.change_feed().clone())?;
         let streams = self.state.realtime.clone();
         // Open event streams would hold graceful shutdown forever: end them first.
         let shutdown = async move {
@@ -423,7 +423,7 @@ impl Tinybase {
         checkpoints.abort();
         realtime.abort();
         trimming.abort();
-        webhooks.abort();
+        webhooks.stop();
         Ok(())
     }
 }

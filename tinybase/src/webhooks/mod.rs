@@ -88,9 +88,33 @@ impl Webhooks {
         }
     }
 
-    /// Starts fan-out and the senders; they stop when the returned task is aborted.
-    pub fn start(&self, feed: ChangeFeed) -> JoinHandle<()> {
-        tokio::spawn(self.clone().run(feed))
+    /// Starts delivering on a thread of its own (see the module docs); it stops when the
+    /// returned handle is stopped or dropped.
+    ///
+    /// # Errors
+    /// When the thread or its runtime cannot start.
+    pub fn start(&self, feed: ChangeFeed) -> Result<Delivering> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("tinybase-webhooks")
+            .build()?;
+        let this = self.clone();
+        let thread = std::thread::Builder::new()
+            .name("tinybase-webhooks".into())
+            .spawn(move || {
+                lower_priority();
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = this.run(feed) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(Delivering {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     /// Creates a webhook; it gets the changes that commit from now on.
@@ -404,6 +428,50 @@ impl Webhooks {
             worker.wake.notify_one();
         }
         Ok(pruned)
+    }
+}
+
+/// The running deliverer; stopping or dropping it ends delivery.
+pub struct Delivering {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Delivering {
+    /// Ends delivery and waits for its thread: attempts in flight are cut off (and sent
+    /// again after a restart: at-least-once).
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("webhooks: the delivery thread panicked");
+        }
+    }
+}
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Gives the calling thread (and the threads it starts, which inherit it) the lowest CPU
+/// priority, nice 19. Failing to is harmless: delivery then competes as an equal.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // On Linux a thread id names one thread for `setpriority(PRIO_PROCESS, …)`.
+        let tid = rustix::thread::gettid();
+        if let Err(err) = rustix::process::setpriority_process(Some(tid), 19) {
+            tracing::debug!(%err, "webhooks: cannot lower the delivery thread's priority");
+        }
     }
 }
 
