@@ -448,7 +448,18 @@ async fn a_large_file_downloads_byte_for_byte_whole_and_in_ranges() {
         response.headers()["content-type"],
         "application/octet-stream"
     );
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     assert!(response.bytes().await.unwrap().to_vec() == content);
+
+    // The tag of a streamed file is the one a conditional request is checked against.
+    let response = f
+        .server
+        .request(reqwest::Method::GET, &url, None)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), S::NOT_MODIFIED);
 
     let response = f
         .server

@@ -55,6 +55,9 @@ pub fn local_folder(settings: &StorageSettings, database: &FsPath) -> std::path:
 #[derive(Clone)]
 pub struct FileStore {
     inner: Arc<dyn ObjectStore>,
+    /// The same store when it is the local backend: reads of small files and metadata
+    /// then take one blocking call (open, stat, read) instead of one per step.
+    local: Option<Arc<LocalFileSystem>>,
     /// The folder of the local backend: an upload cut short by a crash leaves a staging
     /// file there (`name#n`) that the object API does not list.
     local_root: Option<std::path::PathBuf>,
@@ -96,6 +99,7 @@ impl FileStore {
                 })?;
                 Ok(Self {
                     inner: Arc::new(store),
+                    local: None,
                     local_root: None,
                 })
             }
@@ -113,11 +117,14 @@ impl FileStore {
                 dir.display()
             ))
         })?;
-        let store = LocalFileSystem::new_with_prefix(dir)
-            .map_err(store_error)?
-            .with_automatic_cleanup(true);
+        let store = Arc::new(
+            LocalFileSystem::new_with_prefix(dir)
+                .map_err(store_error)?
+                .with_automatic_cleanup(true),
+        );
         Ok(Self {
-            inner: Arc::new(store),
+            inner: store.clone(),
+            local: Some(store),
             local_root: Some(dir.to_path_buf()),
         })
     }
@@ -156,11 +163,55 @@ impl FileStore {
     /// # Errors
     /// Internal errors from the backend.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
+        if let Some(local) = &self.local {
+            let location = Path::from(key);
+            let path = local.path_to_filesystem(&location).map_err(store_error)?;
+            return tokio::task::spawn_blocking(move || {
+                Ok(local_file::open(&path, location, 0)?.map(|(meta, _)| meta))
+            })
+            .await?;
+        }
         match self.inner.head(&Path::from(key)).await {
             Ok(meta) => Ok(Some(meta)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(err) => Err(store_error(err)),
         }
+    }
+
+    /// The whole object `key` to send, or `None` when it does not exist: in memory when
+    /// it holds at most `in_memory_up_to` bytes, else as a stream. One backend request
+    /// (on local disk one blocking call) where `head` then `get` would take two or three.
+    ///
+    /// # Errors
+    /// Internal errors from the backend.
+    pub async fn open_whole(&self, key: &str, in_memory_up_to: u64) -> Result<Option<Opened>> {
+        if let Some(local) = &self.local {
+            let location = Path::from(key);
+            let path = local.path_to_filesystem(&location).map_err(store_error)?;
+            let opened = tokio::task::spawn_blocking(move || {
+                local_file::open(&path, location, in_memory_up_to)
+            })
+            .await??;
+            match opened {
+                None => return Ok(None),
+                Some((meta, Some(bytes))) => return Ok(Some(Opened::InMemory(meta, bytes))),
+                // Too large to hold: streamed below, like any backend's object.
+                Some((_, None)) => {}
+            }
+        }
+        let Some(mut found) = self.whole(key).await? else {
+            return Ok(None);
+        };
+        if self.local.is_some() {
+            // Local entity tags are all made from size and time (see `local_file`).
+            found.meta.e_tag = None;
+        }
+        if found.meta.size > in_memory_up_to {
+            return Ok(Some(Opened::Stream(found)));
+        }
+        let meta = found.meta.clone();
+        let bytes = found.bytes().await.map_err(store_error)?;
+        Ok(Some(Opened::InMemory(meta, bytes)))
     }
 
     /// The bytes of `key` in `range` (all of them for `None`), as a stream.
@@ -251,6 +302,78 @@ impl FileStore {
             }
         }
         Ok(())
+    }
+}
+
+/// An object opened by [`FileStore::open_whole`].
+pub enum Opened {
+    /// Small enough to hold: its metadata and all its bytes.
+    InMemory(ObjectMeta, Bytes),
+    /// Larger: read as it is sent.
+    Stream(GetResult),
+}
+
+/// Files of the local backend read with plain blocking calls.
+mod local_file {
+    use std::io::Read;
+
+    use bytes::Bytes;
+    use object_store::ObjectMeta;
+    use object_store::path::Path;
+
+    use crate::{Error, Result};
+
+    /// Opens the file at `path` (the object `location`): its metadata, and its bytes when
+    /// it holds at most `read_up_to` bytes; `None` when there is no such file.
+    ///
+    /// The metadata carries no entity tag: the download handler makes one from the size
+    /// and modification time, the same for every way a local file is looked at.
+    pub(super) fn open(
+        path: &std::path::Path,
+        location: Path,
+        read_up_to: u64,
+    ) -> Result<Option<(ObjectMeta, Option<Bytes>)>> {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(err) if is_missing(&err) => return Ok(None),
+            Err(err) => return Err(io_error(&err)),
+        };
+        let metadata = file.metadata().map_err(|err| io_error(&err))?;
+        if !metadata.is_file() {
+            // A record's folder, not an object.
+            return Ok(None);
+        }
+        let meta = ObjectMeta {
+            location,
+            last_modified: metadata.modified().map_err(|err| io_error(&err))?.into(),
+            size: metadata.len(),
+            e_tag: None,
+            version: None,
+        };
+        if meta.size > read_up_to {
+            return Ok(Some((meta, None)));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
+        file.read_to_end(&mut bytes).map_err(|err| io_error(&err))?;
+        // Objects are renamed into place whole, so this is the size just read; the bytes
+        // are what is sent, so they decide.
+        let meta = ObjectMeta {
+            size: bytes.len() as u64,
+            ..meta
+        };
+        Ok(Some((meta, Some(Bytes::from(bytes)))))
+    }
+
+    fn is_missing(err: &std::io::Error) -> bool {
+        // A path through a file (`a.png/thumbs`) is as missing as an absent one.
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+        )
+    }
+
+    fn io_error(err: &std::io::Error) -> Error {
+        Error::internal(format!("file storage: {err}"))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::api::extract::{AnyCaller, Path, Query};
 use crate::auth::{Caller, file_tokens};
 use crate::collections::holds_file;
 use crate::storage::thumbs::{self, ThumbSize};
-use crate::storage::{FileStore, file_key, sniff, thumbs_key};
+use crate::storage::{FileStore, Opened, file_key, sniff, thumbs_key};
 use crate::{Error, Result};
 
 /// How long clients may reuse a file without asking again. A stored name never changes
@@ -188,21 +188,15 @@ async fn serve(
     // `head` is what the type is read from; `rest` says where the body comes from. A plain
     // request always sends the object (it has no If-None-Match), so it reads it at once.
     let (meta, opened) = if plain {
-        let Some(found) = store.whole(key).await? else {
-            return Err(no_file());
-        };
-        let meta = found.meta.clone();
-        let opened = if meta.size <= WHOLE_FILE_BYTES {
-            let whole = found
-                .bytes()
-                .await
-                .map_err(|err| Error::internal(format!("file storage: {err}")))?;
-            (whole, Rest::None)
-        } else {
-            let (head, rest) = split_head(found.into_stream()).await?;
-            (head, Rest::Stream(rest))
-        };
-        (meta, Some(opened))
+        match store.open_whole(key, WHOLE_FILE_BYTES).await? {
+            None => return Err(no_file()),
+            Some(Opened::InMemory(meta, whole)) => (meta, Some((whole, Rest::None))),
+            Some(Opened::Stream(found)) => {
+                let meta = found.meta.clone();
+                let (head, rest) = split_head(found.into_stream()).await?;
+                (meta, Some((head, Rest::Stream(rest))))
+            }
+        }
     } else {
         let Some(meta) = store.head(key).await? else {
             return Err(no_file());
