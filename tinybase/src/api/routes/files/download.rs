@@ -93,12 +93,22 @@ pub(super) async fn handler(
     }
     let store = state.collections.file_store();
     let key = file_key(&loaded.collection.id, &record.id, &path.filename);
-    let key = match thumb {
-        Some(size) => thumbnail(store, &key, &path.filename, size).await?,
-        None => key,
-    };
     let download = matches!(query.download.as_deref(), Some("1" | "true"));
-    serve(store, &key, &path.filename, &headers, download).await
+    let name = &path.filename;
+    let Some(size) = thumb else {
+        return serve(store, &key, name, &headers, download)
+            .await?
+            .ok_or_else(no_file);
+    };
+    // A thumbnail made before is served as it is found: no separate look first.
+    let made = format!("{}/{}", thumbs_key(&key), size.label());
+    if let Some(served) = serve(store, &made, name, &headers, download).await? {
+        return Ok(served);
+    }
+    let key = thumbnail(store, &key, name, size).await?;
+    serve(store, &key, name, &headers, download)
+        .await?
+        .ok_or_else(no_file)
 }
 
 /// The user of a file token; 401 when it is unknown or expired.
@@ -171,7 +181,7 @@ async fn read_head(store: &FileStore, key: &str, size: u64) -> Result<bytes::Byt
 }
 
 /// Serves the object at `key` (shown to clients as `name`) with caching, ranges and a
-/// content type from its content.
+/// content type from its content; `None` when there is no such object.
 ///
 /// A plain request opens the object once and reads its type from the first bytes of the
 /// same stream; a conditional or ranged one starts from the metadata alone, so a 304 or a
@@ -182,14 +192,14 @@ async fn serve(
     name: &str,
     headers: &HeaderMap,
     download: bool,
-) -> Result<FileResponse> {
+) -> Result<Option<FileResponse>> {
     let plain =
         !headers.contains_key(header::IF_NONE_MATCH) && !headers.contains_key(header::RANGE);
     // `head` is what the type is read from; `rest` says where the body comes from. A plain
     // request always sends the object (it has no If-None-Match), so it reads it at once.
     let (meta, opened) = if plain {
         match store.open_whole(key, WHOLE_FILE_BYTES).await? {
-            None => return Err(no_file()),
+            None => return Ok(None),
             Some(Opened::InMemory(meta, whole)) => (meta, Some((whole, Rest::None))),
             Some(Opened::Stream(found)) => {
                 let meta = found.meta.clone();
@@ -199,7 +209,7 @@ async fn serve(
         }
     } else {
         let Some(meta) = store.head(key).await? else {
-            return Err(no_file());
+            return Ok(None);
         };
         (meta, None)
     };
@@ -219,12 +229,12 @@ async fn serve(
         .header(header::ETAG, &etag)
         .header(header::CACHE_CONTROL, CACHE_CONTROL);
     if matches_etag(headers.get(header::IF_NONE_MATCH), &etag) {
-        return Ok(FileResponse(
+        return Ok(Some(FileResponse(
             response
                 .status(StatusCode::NOT_MODIFIED)
                 .body(Body::empty())
                 .map_err(Error::internal)?,
-        ));
+        )));
     }
     let (head, rest) = match opened {
         Some(opened) => opened,
@@ -268,13 +278,13 @@ async fn serve(
             (StatusCode::PARTIAL_CONTENT, range)
         }
         Wanted::Unsatisfiable => {
-            return Ok(FileResponse(
+            return Ok(Some(FileResponse(
                 response
                     .status(StatusCode::RANGE_NOT_SATISFIABLE)
                     .header(header::CONTENT_RANGE, format!("bytes */{}", meta.size))
                     .body(Body::empty())
                     .map_err(Error::internal)?,
-            ));
+            )));
         }
     };
     let length = range.end - range.start;
@@ -286,13 +296,13 @@ async fn serve(
         }
         Rest::Unopened => Body::from_stream(store.get(key, Some(range)).await?.into_stream()),
     };
-    Ok(FileResponse(
+    Ok(Some(FileResponse(
         response
             .status(status)
             .header(header::CONTENT_LENGTH, length)
             .body(body)
             .map_err(Error::internal)?,
-    ))
+    )))
 }
 
 /// The first bytes of `stream` (at least enough to tell the type, unless it ends sooner)
