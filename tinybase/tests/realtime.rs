@@ -319,6 +319,92 @@ async fn filters_and_single_record_subscriptions_pick_their_events() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_with_the_same_filter_each_get_what_it_picks() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let mut streams = Vec::new();
+    for filter in ["rating > 3", "rating > 3", "rating <= 3"] {
+        let mut stream = Stream::open(&server, "", None).await;
+        let client = stream.client_id().await;
+        let (status, _) = subscribe(
+            &server,
+            &client,
+            None,
+            json!([{"collection": "notes", "filter": filter}]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        streams.push(stream);
+    }
+    // The first client leaves: the others keep the filter they share with it.
+    drop(streams.remove(0));
+    // A schema change loads a new version of the collection; a client subscribing with
+    // the same text afterwards gets a filter of its own, and still the same events.
+    let (status, body) = server
+        .patch(
+            "/api/collections/notes",
+            Some(&admin),
+            json!({"schema": {"fields": [
+                {"name": "title", "type": "string", "required": true},
+                {"name": "rating", "type": "int"},
+                {"name": "mood", "type": "string"},
+            ]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut late = Stream::open(&server, "", None).await;
+    let client = late.client_id().await;
+    let (status, _) = subscribe(
+        &server,
+        &client,
+        None,
+        json!([{"collection": "notes", "filter": "rating > 3"}]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    streams.push(late);
+    for (title, rating) in [("five", 5), ("one", 1), ("four", 4)] {
+        server
+            .create_record(
+                "notes",
+                Some(&admin),
+                json!({"title": title, "rating": rating}),
+            )
+            .await;
+    }
+    let mut got = Vec::new();
+    for (stream, count) in streams.iter_mut().zip([2, 1, 2]) {
+        let mut titles = Vec::new();
+        for _ in 0..count {
+            let event = stream.next().await;
+            titles.push(
+                event.data["record"]["data"]["title"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert!(
+            stream
+                .next_within(Duration::from_millis(300))
+                .await
+                .is_none()
+        );
+        got.push(titles);
+    }
+    assert_eq!(
+        got,
+        [vec!["five", "four"], vec!["one"], vec!["five", "four"]]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_follow_the_rules_of_the_identity_that_subscribed() {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;

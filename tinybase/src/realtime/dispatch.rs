@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::identity::Identity;
+use super::subscription::FilterVerdicts;
 use super::{Client, Event, READ_BATCH, RESUME_GRACE, Realtime};
 use crate::auth::Caller;
 use crate::auth::sessions;
@@ -130,10 +131,17 @@ impl Realtime {
             }
             let prepared = prepare(&batch);
             let verdicts = self.database_verdicts(&prepared, &callers).await;
+            let filtered = filter_verdicts(&prepared);
             let mut clients = self.lock();
             for client in clients.values_mut() {
                 if !client.replaying {
-                    deliver(client, &prepared, &self.inner.collections, &verdicts);
+                    deliver(
+                        client,
+                        &prepared,
+                        &filtered,
+                        &self.inner.collections,
+                        &verdicts,
+                    );
                 }
             }
             // Moved only under the lock: a replay compares against it (see `replay`).
@@ -153,8 +161,15 @@ impl Realtime {
         let verdicts = self
             .database_verdicts(&prepared, &HashSet::from([caller]))
             .await;
+        let filtered = filter_verdicts(&prepared);
         if let Some(client) = self.lock().get_mut(client_id) {
-            deliver(client, &prepared, &self.inner.collections, &verdicts);
+            deliver(
+                client,
+                &prepared,
+                &filtered,
+                &self.inner.collections,
+                &verdicts,
+            );
         }
     }
 
@@ -288,10 +303,17 @@ struct VerdictJob {
     record: Record,
 }
 
+/// One [`FilterVerdicts`] per change of `batch`, filled during delivery.
+fn filter_verdicts(batch: &[Prepared<'_>]) -> Vec<FilterVerdicts> {
+    batch.iter().map(|_| FilterVerdicts::default()).collect()
+}
+
 /// Sends `client` the changes it subscribed to and may see, newer than its last one.
+/// `filtered` holds, per change of `batch`, what shared filters said about it.
 fn deliver(
     client: &mut Client,
     batch: &[Prepared<'_>],
+    filtered: &[FilterVerdicts],
     collections: &Service,
     verdicts: &Verdicts,
 ) {
@@ -302,7 +324,7 @@ fn deliver(
         return;
     }
     let caller = client.identity.caller();
-    for prepared in batch {
+    for (prepared, filtered) in batch.iter().zip(filtered) {
         let seq = prepared.change.seq;
         if seq <= client.last_seq {
             continue;
@@ -312,7 +334,7 @@ fn deliver(
         let Some(whole_collection) = client
             .subscriptions
             .iter()
-            .filter_map(|s| s.wants(&prepared.change.collection_id, &view))
+            .filter_map(|s| s.wants(&prepared.change.collection_id, &view, filtered))
             // A record-specific subscription needs only the view rule: prefer it.
             .min()
         else {

@@ -28,8 +28,8 @@ use tokio::sync::mpsc;
 
 pub use event::Event;
 use identity::Identity;
-pub(crate) use subscription::Subscription;
 pub use subscription::SubscriptionSpec;
+pub(crate) use subscription::{Filters, Subscription};
 
 use crate::changes::{self, Change};
 use crate::collections::Service;
@@ -63,6 +63,8 @@ struct Inner {
     max_subscriptions: AtomicUsize,
     /// The newest change handed to the clients.
     dispatched: AtomicI64,
+    /// The subscriptions' filters, shared.
+    filters: Filters,
 }
 
 /// One client, connected or waiting to resume.
@@ -100,6 +102,7 @@ impl Realtime {
                 clients: Mutex::new(HashMap::new()),
                 max_subscriptions: AtomicUsize::new(DEFAULT_MAX_SUBSCRIPTIONS),
                 dispatched: AtomicI64::new(dispatched),
+                filters: Filters::default(),
             }),
         }
     }
@@ -188,7 +191,9 @@ impl Realtime {
         let subscriptions = specs
             .iter()
             .enumerate()
-            .map(|(i, spec)| Subscription::check(spec, &self.inner.collections, i))
+            .map(|(i, spec)| {
+                Subscription::check(spec, &self.inner.collections, &self.inner.filters, i)
+            })
             .collect::<Result<Vec<_>>>()?;
         let identity = Identity::resolve(&self.inner.db, token).await?;
         let mut clients = self.lock();

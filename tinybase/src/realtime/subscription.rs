@@ -1,11 +1,15 @@
 //! What a client listens to: a collection (optionally one record, optionally filtered) or
 //! a custom channel.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::collections::Service;
 use crate::collections::filter::{RecordFilter, RecordView};
+use crate::collections::{LoadedCollection, Service};
 use crate::{Error, Result};
 
 /// One subscription as clients send and see it.
@@ -35,8 +39,9 @@ pub(crate) enum Subscription {
         collection_id: String,
         /// Only this record.
         record_id: Option<String>,
-        /// Only records matching this.
-        filter: Option<RecordFilter>,
+        /// Only records matching this; shared by every subscription with the same filter
+        /// on the same version of the collection (see [`Filters`]).
+        filter: Option<Arc<RecordFilter>>,
     },
     /// Messages on a channel.
     Channel(String),
@@ -54,6 +59,7 @@ impl Subscription {
     pub(crate) fn check(
         spec: &SubscriptionSpec,
         collections: &Service,
+        filters: &Filters,
         index: usize,
     ) -> Result<Self> {
         let field = |name: &str| format!("subscriptions.{index}.{name}");
@@ -64,8 +70,12 @@ impl Subscription {
                     .ok_or_else(|| Error::not_found(format!("no collection named `{name}`")))?;
                 let filter = match spec.filter.as_deref().map(str::trim) {
                     Some(text) if !text.is_empty() => Some(
-                        RecordFilter::parse(text, loaded.compiled.schema())
-                            .map_err(|err| Error::bad_request(format!("bad filter: {err}")))?,
+                        filters.shared(
+                            &loaded,
+                            text,
+                            RecordFilter::parse(text, loaded.compiled.schema())
+                                .map_err(|err| Error::bad_request(format!("bad filter: {err}")))?,
+                        ),
                     ),
                     _ => None,
                 };
@@ -100,7 +110,12 @@ impl Subscription {
     /// Whether a change to `record` of `collection_id` is one this subscription wants,
     /// leaving access rules aside. `whole_collection` is set for subscriptions without a
     /// record id, which also need the list rule.
-    pub(crate) fn wants(&self, collection_id: &str, record: &RecordView<'_>) -> Option<bool> {
+    pub(crate) fn wants(
+        &self,
+        collection_id: &str,
+        record: &RecordView<'_>,
+        verdicts: &FilterVerdicts,
+    ) -> Option<bool> {
         match self {
             Self::Collection {
                 collection_id: wanted,
@@ -113,12 +128,77 @@ impl Subscription {
                 if record_id.as_deref().is_some_and(|id| id != record.id) {
                     return None;
                 }
-                if filter.as_ref().is_some_and(|f| !f.matches(record)) {
+                if filter
+                    .as_ref()
+                    .is_some_and(|f| !verdicts.matches(f, record))
+                {
                     return None;
                 }
                 Some(record_id.is_none())
             }
             Self::Channel(_) => None,
         }
+    }
+}
+
+/// The filters of live subscriptions, one shared copy per collection version and filter
+/// text. Many clients of one app subscribe with the same filter; sharing it lets delivery
+/// evaluate it once per change for all of them ([`FilterVerdicts`]).
+#[derive(Default)]
+pub(crate) struct Filters {
+    /// By collection id and filter text: the collection version it was parsed against
+    /// (a schema change loads a new one) and the shared filter, while anyone holds it.
+    shared: Mutex<HashMap<(String, String), SharedFilter>>,
+}
+
+/// A shared filter and the collection version it was parsed against, held weakly: the
+/// subscriptions keep it alive.
+type SharedFilter = (Weak<LoadedCollection>, Weak<RecordFilter>);
+
+impl Filters {
+    /// The shared copy of `parsed` (the filter `text` parsed against `loaded`).
+    fn shared(
+        &self,
+        loaded: &Arc<LoadedCollection>,
+        text: &str,
+        parsed: RecordFilter,
+    ) -> Arc<RecordFilter> {
+        // A panic while holding this lock leaves the map itself intact.
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (loaded.collection.id.clone(), text.to_owned());
+        if let Some((version, filter)) = shared.get(&key)
+            && version.ptr_eq(&Arc::downgrade(loaded))
+            && let Some(filter) = filter.upgrade()
+        {
+            return filter;
+        }
+        // Forget the filters no subscription holds any more before adding one.
+        shared.retain(|_, (_, filter)| filter.strong_count() > 0);
+        let filter = Arc::new(parsed);
+        shared.insert(key, (Arc::downgrade(loaded), Arc::downgrade(&filter)));
+        filter
+    }
+}
+
+/// What each shared filter said about one change: filled as delivery goes through the
+/// clients, so a filter many clients share is evaluated once per change.
+#[derive(Default)]
+pub(crate) struct FilterVerdicts {
+    /// By the filter's address (stable: every subscription holding it keeps it alive).
+    known: RefCell<Vec<(usize, bool)>>,
+}
+
+impl FilterVerdicts {
+    fn matches(&self, filter: &Arc<RecordFilter>, record: &RecordView<'_>) -> bool {
+        let key = Arc::as_ptr(filter) as usize;
+        if let Some((_, verdict)) = self.known.borrow().iter().find(|(k, _)| *k == key) {
+            return *verdict;
+        }
+        let verdict = filter.matches(record);
+        self.known.borrow_mut().push((key, verdict));
+        verdict
     }
 }
