@@ -3,6 +3,7 @@
 
     python3 tests/bench/realtime.py           # release builds -> docs/BENCHMARKS-realtime.md
     python3 tests/bench/realtime.py --smoke   # CI: debug build, small numbers, no docs
+    python3 tests/bench/realtime.py --only idle   # step 1 on TinyBase alone, no docs
 
 For each server, on a fresh data directory with the same `posts` collection as the load
 benchmark (public list/view, create for signed-in users):
@@ -93,8 +94,15 @@ class Streams:
 
 
 def measure(server: Server, client: Path, args, scratch: Path) -> dict:
+    out = measure_idle(server, client, args)
+    if args.only == "idle":
+        return out
+    return out | measure_load(server, client, args, scratch)
+
+
+def measure_idle(server: Server, client: Path, args) -> dict:
+    """Step 1: the resident memory of idle streams."""
     out: dict = {}
-    # 1. idle connections
     time.sleep(1)
     before = rss_kib(server)
     streams = Streams(client, server, args.idle)
@@ -108,7 +116,12 @@ def measure(server: Server, client: Path, args, scratch: Path) -> dict:
     out["kib_per_connection"] = (during - before) / args.idle
     log(f"  {server.name:10} {args.idle:,} idle streams: RSS {before / 1024:.1f} -> "
         f"{during / 1024:.1f} MiB ({out['kib_per_connection']:.1f} KiB each)")
+    return out
 
+
+def measure_load(server: Server, client: Path, args, scratch: Path) -> dict:
+    """Steps 2 and 3: delivery latency and write throughput."""
+    out: dict = {}
     # 2. delivery latency
     streams = Streams(client, server, args.subscribers, subscribe=True,
                       writes_per_second=args.rate, seconds=args.seconds)
@@ -213,6 +226,9 @@ def parse_args(argv=None):
     p.add_argument("--seconds", type=int, default=10, help="seconds of writes")
     p.add_argument("--wrk-seconds", type=float, default=10)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--only", choices=["idle"], default=None,
+                   help="run only this step, on TinyBase alone (no PocketBase, no wrk); "
+                        "prints its numbers and writes no report")
     args = p.parse_args(argv)
     if args.smoke:
         args.idle, args.subscribers, args.rate, args.seconds = 200, 50, 50, 2
@@ -231,13 +247,17 @@ def main(argv=None) -> int:
         sys.exit(f"error: {args.idle:,} streams need {need:,} file descriptors; the hard "
                  f"limit is {hard:,} (raise it or pass a smaller --idle)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
-    ensure_wrk()
-    pb_bin = ensure_venv(with_plot=False)
+    if not args.only:
+        ensure_wrk()
+        pb_bin = ensure_venv(with_plot=False)
     tb_bin, client = build(release=not args.smoke)
     tmp = Path(tempfile.mkdtemp(prefix="tinybase-realtime-"))
     results: dict = {}
     try:
-        for server in (TinyBase(tmp / "tinybase", tb_bin), PocketBase(tmp / "pocketbase", pb_bin)):
+        servers = [TinyBase(tmp / "tinybase", tb_bin)]
+        if not args.only:
+            servers.append(PocketBase(tmp / "pocketbase", pb_bin))
+        for server in servers:
             try:
                 server.setup(with_indexed=False)
                 server.login_user()
@@ -250,6 +270,9 @@ def main(argv=None) -> int:
         return 1
     finally:
         cleanup(tmp)
+    if args.only:
+        print(json.dumps(results, indent=2), flush=True)
+        return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     report(results, args, args.out)
     log(f"wrote {args.out}")

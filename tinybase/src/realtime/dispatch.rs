@@ -276,11 +276,7 @@ impl Realtime {
     fn forget_gone_clients(&self) {
         let now = Instant::now();
         self.lock().retain(|_, client| {
-            if client
-                .sender
-                .as_ref()
-                .is_some_and(tokio::sync::mpsc::Sender::is_closed)
-            {
+            if client.sender.as_ref().is_some_and(super::Sender::is_closed) {
                 client.sender = None;
                 client.disconnected_at = Some(now);
             }

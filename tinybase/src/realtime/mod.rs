@@ -16,6 +16,7 @@
 mod dispatch;
 mod event;
 mod identity;
+mod queue;
 mod subscription;
 
 use std::collections::HashMap;
@@ -24,10 +25,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 
 pub use event::Event;
 use identity::Identity;
+pub use queue::Events;
+use queue::Sender;
 pub use subscription::SubscriptionSpec;
 pub(crate) use subscription::{Filters, Subscription};
 
@@ -72,7 +74,7 @@ struct Client {
     subscriptions: Vec<Subscription>,
     identity: Identity,
     /// Where its events go; `None` while it is disconnected.
-    sender: Option<mpsc::Sender<Event>>,
+    sender: Option<Sender>,
     /// Set while missed events are replayed to it: live delivery waits meanwhile.
     replaying: bool,
     /// The newest change sent to it.
@@ -87,7 +89,7 @@ pub struct Connection {
     pub client_id: String,
     /// Its events, starting with [`Event::Connected`]; ends when the client is cut off,
     /// its identity stops being valid or the server stops.
-    pub events: mpsc::Receiver<Event>,
+    pub events: Events,
 }
 
 impl Realtime {
@@ -125,7 +127,7 @@ impl Realtime {
     /// # Errors
     /// Internal errors reading the change log.
     pub async fn connect(&self, resume: Option<(String, Option<i64>)>) -> Result<Connection> {
-        let (sender, events) = mpsc::channel(CLIENT_BUFFER);
+        let (sender, events) = queue::channel(CLIENT_BUFFER);
         let asked_to_resume = resume.is_some();
         let resumed =
             resume.and_then(|(id, last)| self.reattach(&id, &sender).map(|()| (id, last)));
@@ -236,14 +238,14 @@ impl Realtime {
     /// side dropped it). A newer stream of the same client is left alone.
     pub fn disconnected(&self, client_id: &str) {
         if let Some(client) = self.lock().get_mut(client_id)
-            && client.sender.as_ref().is_some_and(mpsc::Sender::is_closed)
+            && client.sender.as_ref().is_some_and(Sender::is_closed)
         {
             client.sender = None;
             client.disconnected_at = Some(Instant::now());
         }
     }
 
-    fn reattach(&self, client_id: &str, sender: &mpsc::Sender<Event>) -> Option<()> {
+    fn reattach(&self, client_id: &str, sender: &Sender) -> Option<()> {
         let mut clients = self.lock();
         let client = clients.get_mut(client_id)?;
         client.sender = Some(sender.clone());
@@ -254,12 +256,7 @@ impl Realtime {
 
     /// Sends `client_id` what it missed after `last_event_id`, then hands it back to live
     /// delivery with nothing lost or repeated in between.
-    async fn replay(
-        &self,
-        client_id: &str,
-        last_event_id: i64,
-        sender: &mpsc::Sender<Event>,
-    ) -> Result<()> {
+    async fn replay(&self, client_id: &str, last_event_id: i64, sender: &Sender) -> Result<()> {
         let oldest = self
             .inner
             .db

@@ -105,8 +105,8 @@ fn event_stream_response(attached: Attached) -> Response {
         let mut more = Vec::new();
         while more.len() + 1 < COALESCE_EVENTS {
             match events.try_recv() {
-                Ok(event) => more.push(event.to_frame()),
-                Err(_) => break,
+                Some(event) => more.push(event.to_frame()),
+                None => break,
             }
         }
         if !more.is_empty() {
