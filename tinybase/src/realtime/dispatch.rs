@@ -1,6 +1,7 @@
 //! The delivery task: follows the change log after each commit and hands each change to
 //! the clients that want it and may see it.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -131,14 +132,14 @@ impl Realtime {
             }
             let prepared = prepare(&batch);
             let verdicts = self.database_verdicts(&prepared, &callers).await;
-            let filtered = filter_verdicts(&prepared);
+            let index = BatchIndex::of(&prepared);
             let mut clients = self.lock();
             for client in clients.values_mut() {
                 if !client.replaying {
                     deliver(
                         client,
                         &prepared,
-                        &filtered,
+                        &index,
                         &self.inner.collections,
                         &verdicts,
                     );
@@ -161,12 +162,12 @@ impl Realtime {
         let verdicts = self
             .database_verdicts(&prepared, &HashSet::from([caller]))
             .await;
-        let filtered = filter_verdicts(&prepared);
+        let index = BatchIndex::of(&prepared);
         if let Some(client) = self.lock().get_mut(client_id) {
             deliver(
                 client,
                 &prepared,
-                &filtered,
+                &index,
                 &self.inner.collections,
                 &verdicts,
             );
@@ -299,38 +300,85 @@ struct VerdictJob {
     record: Record,
 }
 
-/// One [`FilterVerdicts`] per change of `batch`, filled during delivery.
-fn filter_verdicts(batch: &[Prepared<'_>]) -> Vec<FilterVerdicts> {
-    batch.iter().map(|_| FilterVerdicts::default()).collect()
+/// What delivery works out once per batch rather than once per client and change.
+struct BatchIndex<'a> {
+    /// The collections the batch's changes belong to (usually one), by id.
+    collections: Vec<&'a str>,
+    /// For each change, its collection's place in `collections`.
+    collection_of: Vec<usize>,
+    /// For each change, what the subscriptions' shared filters said about it so far.
+    filtered: Vec<FilterVerdicts>,
+    /// Room reused for each client: which of its subscriptions (by place) name which of
+    /// `collections` (by place). Found once per client and batch, so a change is then
+    /// checked only against the subscriptions to its collection.
+    wanted: RefCell<Vec<(usize, usize)>>,
+}
+
+impl<'a> BatchIndex<'a> {
+    fn of(batch: &'a [Prepared<'_>]) -> Self {
+        let mut collections: Vec<&str> = Vec::new();
+        let collection_of = batch
+            .iter()
+            .map(|prepared| {
+                let id = prepared.change.collection_id.as_str();
+                collections
+                    .iter()
+                    .position(|c| *c == id)
+                    .unwrap_or_else(|| {
+                        collections.push(id);
+                        collections.len() - 1
+                    })
+            })
+            .collect();
+        Self {
+            collections,
+            collection_of,
+            filtered: batch.iter().map(|_| FilterVerdicts::default()).collect(),
+            wanted: RefCell::new(Vec::new()),
+        }
+    }
 }
 
 /// Sends `client` the changes it subscribed to and may see, newer than its last one.
-/// `filtered` holds, per change of `batch`, what shared filters said about it.
 fn deliver(
     client: &mut Client,
     batch: &[Prepared<'_>],
-    filtered: &[FilterVerdicts],
+    index: &BatchIndex<'_>,
     collections: &Service,
     verdicts: &Verdicts,
 ) {
-    if client.sender.is_none() || client.subscriptions.is_empty() {
+    let mut wanted = index.wanted.borrow_mut();
+    wanted.clear();
+    if client.sender.is_some() {
+        for (place, subscription) in client.subscriptions.iter().enumerate() {
+            if let Some(collection) = subscription
+                .collection_id()
+                .and_then(|id| index.collections.iter().position(|c| *c == id))
+            {
+                wanted.push((collection, place));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        // Nothing in this batch is for it.
         if let Some(last) = batch.last() {
             client.last_seq = client.last_seq.max(last.change.seq);
         }
         return;
     }
     let caller = client.identity.caller();
-    for (prepared, filtered) in batch.iter().zip(filtered) {
+    for (i, prepared) in batch.iter().enumerate() {
         let seq = prepared.change.seq;
         if seq <= client.last_seq {
             continue;
         }
         client.last_seq = seq;
         let view = prepared.view();
-        let Some(whole_collection) = client
-            .subscriptions
+        let collection = index.collection_of[i];
+        let Some(whole_collection) = wanted
             .iter()
-            .filter_map(|s| s.wants(&prepared.change.collection_id, &view, filtered))
+            .filter(|(c, _)| *c == collection)
+            .filter_map(|(_, place)| client.subscriptions[*place].wants(&view, &index.filtered[i]))
             // A record-specific subscription needs only the view rule: prefer it.
             .min()
         else {

@@ -107,24 +107,23 @@ impl Subscription {
         }
     }
 
-    /// Whether a change to `record` of `collection_id` is one this subscription wants,
-    /// leaving access rules aside. `whole_collection` is set for subscriptions without a
-    /// record id, which also need the list rule.
-    pub(crate) fn wants(
-        &self,
-        collection_id: &str,
-        record: &RecordView<'_>,
-        verdicts: &FilterVerdicts,
-    ) -> Option<bool> {
+    /// The collection whose record changes this subscription wants, if it is one.
+    pub(crate) fn collection_id(&self) -> Option<&str> {
+        match self {
+            Self::Collection { collection_id, .. } => Some(collection_id),
+            Self::Channel(_) => None,
+        }
+    }
+
+    /// Whether a change to `record` (of the subscription's collection, see
+    /// [`Self::collection_id`]) is one this subscription wants, leaving access rules
+    /// aside. `whole_collection` is set for subscriptions without a record id, which also
+    /// need the list rule.
+    pub(crate) fn wants(&self, record: &RecordView<'_>, verdicts: &FilterVerdicts) -> Option<bool> {
         match self {
             Self::Collection {
-                collection_id: wanted,
-                record_id,
-                filter,
+                record_id, filter, ..
             } => {
-                if wanted != collection_id {
-                    return None;
-                }
                 if record_id.as_deref().is_some_and(|id| id != record.id) {
                     return None;
                 }
