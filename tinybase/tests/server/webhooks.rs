@@ -128,7 +128,14 @@ fn verify_signature(secret: &str, request: &Received) -> i64 {
 }
 
 async fn fast_retrying_server() -> (TestServer, String) {
-    let server = TestServer::start_with(|s| s.webhooks.retry_initial_delay_ms = 50).await;
+    server_with_posts(|s| s.webhooks.retry_initial_delay_ms = 50).await
+}
+
+/// A server with these settings and a `posts` collection; returns it and an admin token.
+async fn server_with_posts(
+    tweak: impl FnOnce(&mut tinybase::config::Settings),
+) -> (TestServer, String) {
+    let server = TestServer::start_with(tweak).await;
     let token = server.admin_token().await;
     let (status, body) = server
         .post(
@@ -350,16 +357,7 @@ async fn a_failing_receiver_is_retried_until_it_accepts() {
 
 #[tokio::test]
 async fn a_delivery_that_succeeded_at_once_is_sent_again_while_its_change_is_logged() {
-    let server = TestServer::start_with(|s| s.realtime.change_log_max_rows = 1).await;
-    let token = server.admin_token().await;
-    let (status, body) = server
-        .post(
-            "/api/collections",
-            Some(&token),
-            json!({"name": "posts", "schema": {"fields": [{"name": "title", "type": "text"}]}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (server, token) = server_with_posts(|s| s.realtime.change_log_max_rows = 1).await;
     let (receiver, url) = Receiver::start(&[]).await;
     let webhook = create_webhook(&server, &token, &url, json!(["create"])).await;
     let webhook_id = webhook["id"].as_str().unwrap();
@@ -434,16 +432,7 @@ async fn a_delivery_that_succeeded_at_once_is_sent_again_while_its_change_is_log
 
 #[tokio::test]
 async fn changes_pruned_from_the_log_still_reach_a_webhook_that_lags_behind() {
-    let server = TestServer::start_with(|s| s.realtime.change_log_max_rows = 1).await;
-    let token = server.admin_token().await;
-    let (status, body) = server
-        .post(
-            "/api/collections",
-            Some(&token),
-            json!({"name": "posts", "schema": {"fields": [{"name": "title", "type": "text"}]}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (server, token) = server_with_posts(|s| s.realtime.change_log_max_rows = 1).await;
     // The receiver holds the first delivery, so the worker stays behind the change log.
     let (receiver, url) = Receiver::start_held().await;
     create_webhook(&server, &token, &url, json!(["create"])).await;
