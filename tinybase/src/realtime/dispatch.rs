@@ -136,13 +136,7 @@ impl Realtime {
             let mut clients = self.lock();
             for client in clients.values_mut() {
                 if !client.replaying {
-                    deliver(
-                        client,
-                        &prepared,
-                        &index,
-                        &self.inner.collections,
-                        &verdicts,
-                    );
+                    deliver(client, &index, &self.inner.collections, &verdicts);
                 }
             }
             // Moved only under the lock: a replay compares against it (see `replay`).
@@ -164,13 +158,7 @@ impl Realtime {
             .await;
         let index = BatchIndex::of(&prepared);
         if let Some(client) = self.lock().get_mut(client_id) {
-            deliver(
-                client,
-                &prepared,
-                &index,
-                &self.inner.collections,
-                &verdicts,
-            );
+            deliver(client, &index, &self.inner.collections, &verdicts);
         }
     }
 
@@ -300,8 +288,11 @@ struct VerdictJob {
     record: Record,
 }
 
-/// What delivery works out once per batch rather than once per client and change.
+/// A batch of changes with what delivery works out once per batch rather than once per
+/// client and change.
 struct BatchIndex<'a> {
+    /// The changes.
+    batch: &'a [Prepared<'a>],
     /// The collections the batch's changes belong to (usually one), by id.
     collections: Vec<&'a str>,
     /// For each change, its collection's place in `collections`.
@@ -315,7 +306,7 @@ struct BatchIndex<'a> {
 }
 
 impl<'a> BatchIndex<'a> {
-    fn of(batch: &'a [Prepared<'_>]) -> Self {
+    fn of(batch: &'a [Prepared<'a>]) -> Self {
         let mut collections: Vec<&str> = Vec::new();
         let collection_of = batch
             .iter()
@@ -331,6 +322,7 @@ impl<'a> BatchIndex<'a> {
             })
             .collect();
         Self {
+            batch,
             collections,
             collection_of,
             filtered: batch.iter().map(|_| FilterVerdicts::default()).collect(),
@@ -339,10 +331,10 @@ impl<'a> BatchIndex<'a> {
     }
 }
 
-/// Sends `client` the changes it subscribed to and may see, newer than its last one.
+/// Sends `client` the changes of the batch it subscribed to and may see, newer than its
+/// last one.
 fn deliver(
     client: &mut Client,
-    batch: &[Prepared<'_>],
     index: &BatchIndex<'_>,
     collections: &Service,
     verdicts: &Verdicts,
@@ -359,6 +351,7 @@ fn deliver(
             }
         }
     }
+    let batch = index.batch;
     if wanted.is_empty() {
         // Nothing in this batch is for it.
         if let Some(last) = batch.last() {
