@@ -143,6 +143,15 @@ impl Stream {
         assert_eq!(connected.event, "connected", "{connected:?}");
         connected.data["client_id"].as_str().unwrap().to_owned()
     }
+
+    /// An anonymous stream, connected and holding `subscriptions`.
+    async fn subscribed(server: &TestServer, subscriptions: Value) -> Self {
+        let mut stream = Self::open(server, "", None).await;
+        let client = stream.client_id().await;
+        let (status, body) = subscribe(server, &client, None, subscriptions).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        stream
+    }
 }
 
 async fn subscribe(
@@ -330,17 +339,9 @@ async fn clients_with_the_same_filter_each_get_what_it_picks() {
     .await;
     let mut streams = Vec::new();
     for filter in ["rating > 3", "rating > 3", "rating <= 3"] {
-        let mut stream = Stream::open(&server, "", None).await;
-        let client = stream.client_id().await;
-        let (status, _) = subscribe(
-            &server,
-            &client,
-            None,
-            json!([{"collection": "notes", "filter": filter}]),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK);
-        streams.push(stream);
+        streams.push(
+            Stream::subscribed(&server, json!([{"collection": "notes", "filter": filter}])).await,
+        );
     }
     // The first client leaves: the others keep the filter they share with it.
     drop(streams.remove(0));
@@ -358,17 +359,13 @@ async fn clients_with_the_same_filter_each_get_what_it_picks() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let mut late = Stream::open(&server, "", None).await;
-    let client = late.client_id().await;
-    let (status, _) = subscribe(
-        &server,
-        &client,
-        None,
-        json!([{"collection": "notes", "filter": "rating > 3"}]),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    streams.push(late);
+    streams.push(
+        Stream::subscribed(
+            &server,
+            json!([{"collection": "notes", "filter": "rating > 3"}]),
+        )
+        .await,
+    );
     for (title, rating) in [("five", 5), ("one", 1), ("four", 4)] {
         server
             .create_record(
@@ -709,10 +706,7 @@ async fn fifty_subscribers_each_get_every_event() {
     .await;
     let mut streams = Vec::new();
     for _ in 0..50 {
-        let mut stream = Stream::open(&server, "", None).await;
-        let client = stream.client_id().await;
-        subscribe(&server, &client, None, json!([{"collection": "notes"}])).await;
-        streams.push(stream);
+        streams.push(Stream::subscribed(&server, json!([{"collection": "notes"}])).await);
     }
     let mut ids = Vec::new();
     for n in 0..20 {

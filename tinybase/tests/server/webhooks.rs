@@ -328,13 +328,7 @@ async fn a_failing_receiver_is_retried_until_it_accepts() {
 
     // Redeliver: one more attempt of the same delivery.
     let delivery_id = log[0]["delivery_id"].as_str().unwrap();
-    let (status, body) = server
-        .post(
-            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let (status, body) = redeliver(&server, &token, webhook_id, delivery_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["id"], delivery_id);
     let got = receiver.wait_for(4).await;
@@ -344,13 +338,7 @@ async fn a_failing_receiver_is_retried_until_it_accepts() {
     assert_eq!(log[3]["attempt"], 4);
 
     // Redelivering what is not there.
-    let (status, body) = server
-        .post(
-            &format!("/api/admin/webhooks/{webhook_id}/deliveries/nope/redeliver"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let (status, body) = redeliver(&server, &token, webhook_id, "nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, "not_found");
 }
@@ -381,13 +369,7 @@ async fn a_delivery_that_succeeded_at_once_is_sent_again_while_its_change_is_log
     // Sent again: the same bytes under the same delivery id, logged as attempt 2.
     let first = log[0]["delivery_id"].as_str().unwrap().to_owned();
     assert_eq!(got[0].header("x-tinybase-delivery"), first);
-    let (status, body) = server
-        .post(
-            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{first}/redeliver"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let (status, body) = redeliver(&server, &token, webhook_id, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["id"], first.as_str());
     assert_eq!(body["attempts"], 1);
@@ -402,24 +384,12 @@ async fn a_delivery_that_succeeded_at_once_is_sent_again_while_its_change_is_log
     // its body in the outbox) can still be sent again; the second, which succeeded at
     // once, cannot be rebuilt: the answer says so and nothing is sent.
     server.app.run_maintenance().await;
-    let (status, body) = server
-        .post(
-            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{first}/redeliver"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let (status, body) = redeliver(&server, &token, webhook_id, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let again = receiver.wait_for(5).await;
     assert_eq!(again[4].body, got[0].body);
     let second = log[1]["delivery_id"].as_str().unwrap().to_owned();
-    let (status, body) = server
-        .post(
-            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{second}/redeliver"),
-            Some(&token),
-            json!({}),
-        )
-        .await;
+    let (status, body) = redeliver(&server, &token, webhook_id, &second).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let error = assert_error(&body, "not_found");
     assert!(
@@ -486,6 +456,22 @@ async fn changes_pruned_from_the_log_still_reach_a_webhook_that_lags_behind() {
             body["id"].as_str().unwrap()
         );
     }
+}
+
+/// Asks for a delivery of the webhook to be sent again.
+async fn redeliver(
+    server: &TestServer,
+    token: &str,
+    webhook_id: &str,
+    delivery_id: &str,
+) -> (StatusCode, Value) {
+    server
+        .post(
+            &format!("/api/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"),
+            Some(token),
+            json!({}),
+        )
+        .await
 }
 
 async fn attempts_newest(server: &TestServer, token: &str, webhook_id: &str) -> Value {
