@@ -315,10 +315,9 @@ impl Webhooks {
                 .map_or(IDLE_RECHECK, |wait| wait.min(IDLE_RECHECK));
             return Ok(Some(pause));
         }
-        let fresh_count = fresh_due.len();
+        let due_count = retries.len() + fresh_due.len();
         let started = Instant::now();
-        let mut attempts = Vec::with_capacity(retries.len() + fresh_count);
-        let mut fresh_sent = 0;
+        let mut attempts = Vec::with_capacity(due_count);
         for due in retries.into_iter().chain(fresh_due) {
             let outcome = send::attempt(&self.inner.client, &target, &due).await;
             if let Some(error) = &outcome.error {
@@ -330,21 +329,27 @@ impl Webhooks {
                     "webhook delivery attempt failed"
                 );
             }
-            let last_fresh_seq = (!due.queued).then_some(due.seq);
             attempts.push((due, outcome, now()));
-            if let Some(seq) = last_fresh_seq {
-                fresh_sent += 1;
-                // Dealt with up to this change; the unwanted ones after it are read again.
-                *cursor = (*cursor).max(seq);
-            }
             // A slow or failing receiver must not keep its attempts out of the log (and
             // the admin's view) for long: what is left stays due and comes next.
             if started.elapsed() >= LOG_EVERY {
                 break;
             }
         }
-        if let Some(read_to) = read_to.filter(|_| fresh_sent == fresh_count) {
-            *cursor = (*cursor).max(read_to);
+        // Dealt with: everything read when all was sent, else up to the last fresh
+        // change sent (retries come first, fresh changes in commit order; the unwanted
+        // changes after it are read again).
+        let dealt_to = if attempts.len() == due_count {
+            read_to
+        } else {
+            attempts
+                .iter()
+                .rev()
+                .find(|(due, ..)| !due.queued)
+                .map(|(due, ..)| due.seq)
+        };
+        if let Some(seq) = dealt_to {
+            *cursor = (*cursor).max(seq);
         }
         let webhook_id = webhook_id.to_owned();
         let initial_delay = self.inner.initial_delay;

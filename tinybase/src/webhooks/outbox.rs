@@ -168,19 +168,16 @@ pub(crate) fn keep_unsent(
         }
         let mut after = target.read_from();
         while after < first_kept - 1 {
-            let batch = changes::read_after(tx, after, SCAN_BATCH)?;
-            let Some(last) = batch.last().map(|c| c.seq) else {
-                break;
-            };
-            for change in batch.iter().filter(|c| c.seq < first_kept) {
-                if target.wants(change) {
-                    let mut due = Due::fresh(&id, change, retry_for)?;
-                    due.retry_until = due.retry_until.max(at);
-                    queue(tx, &id, &due, "pending", Some(at), at)?;
-                    kept += 1;
-                }
+            let found = fresh(tx, &id, &target, after, usize::MAX, retry_for)?;
+            for mut due in found.due.into_iter().filter(|d| d.seq < first_kept) {
+                due.retry_until = due.retry_until.max(at);
+                queue(tx, &id, &due, "pending", Some(at), at)?;
+                kept += 1;
             }
-            after = last;
+            match found.read_to {
+                Some(last) if found.more => after = last,
+                _ => break,
+            }
         }
         advance_cursor(tx, &id, first_kept - 1)?;
     }
