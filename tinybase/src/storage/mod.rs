@@ -164,12 +164,7 @@ impl FileStore {
     /// Internal errors from the backend.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
         if let Some(local) = &self.local {
-            let location = Path::from(key);
-            let path = local.path_to_filesystem(&location).map_err(store_error)?;
-            return tokio::task::spawn_blocking(move || {
-                Ok(local_file::open(&path, location, 0)?.map(|(meta, _)| meta))
-            })
-            .await?;
+            return Ok(open_local(local, key, 0).await?.map(|(meta, _)| meta));
         }
         match self.inner.head(&Path::from(key)).await {
             Ok(meta) => Ok(Some(meta)),
@@ -186,13 +181,7 @@ impl FileStore {
     /// Internal errors from the backend.
     pub async fn open_whole(&self, key: &str, in_memory_up_to: u64) -> Result<Option<Opened>> {
         if let Some(local) = &self.local {
-            let location = Path::from(key);
-            let path = local.path_to_filesystem(&location).map_err(store_error)?;
-            let opened = tokio::task::spawn_blocking(move || {
-                local_file::open(&path, location, in_memory_up_to)
-            })
-            .await??;
-            match opened {
+            match open_local(local, key, in_memory_up_to).await? {
                 None => return Ok(None),
                 Some((meta, Some(bytes))) => return Ok(Some(Opened::InMemory(meta, bytes))),
                 // Too large to hold: streamed below, like any backend's object.
@@ -303,6 +292,17 @@ impl FileStore {
         }
         Ok(())
     }
+}
+
+/// [`local_file::open`] of the object `key` of the local backend, on a blocking thread.
+async fn open_local(
+    local: &LocalFileSystem,
+    key: &str,
+    read_up_to: u64,
+) -> Result<Option<(ObjectMeta, Option<Bytes>)>> {
+    let location = Path::from(key);
+    let path = local.path_to_filesystem(&location).map_err(store_error)?;
+    tokio::task::spawn_blocking(move || local_file::open(&path, location, read_up_to)).await?
 }
 
 /// An object opened by [`FileStore::open_whole`].

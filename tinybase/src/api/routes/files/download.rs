@@ -105,7 +105,7 @@ pub(super) async fn handler(
     if let Some(served) = serve(store, &made, name, &headers, download).await? {
         return Ok(served);
     }
-    let key = thumbnail(store, &key, name, size).await?;
+    let key = thumbnail(store, &key, made, name, size).await?;
     serve(store, &key, name, &headers, download)
         .await?
         .ok_or_else(no_file)
@@ -125,13 +125,16 @@ fn no_file() -> Error {
     Error::not_found("the record has no file with this name")
 }
 
-/// The key of the `size` thumbnail of the file at `key`, made and stored on first use;
-/// `key` itself for files that get no thumbnails (not an image, too large, undecodable).
-async fn thumbnail(store: &FileStore, key: &str, name: &str, size: ThumbSize) -> Result<String> {
-    let thumb = format!("{}/{}", thumbs_key(key), size.label());
-    if store.head(&thumb).await?.is_some() {
-        return Ok(thumb);
-    }
+/// Makes and stores the `size` thumbnail of the file at `key` under `thumb`, where the
+/// caller found none; returns `thumb`, or `key` itself for files that get no thumbnails
+/// (not an image, too large, undecodable).
+async fn thumbnail(
+    store: &FileStore,
+    key: &str,
+    thumb: String,
+    name: &str,
+    size: ThumbSize,
+) -> Result<String> {
     // Requests that all miss at once (a page of new images) make each thumbnail once: the
     // first makes it, the others wait and then find it.
     let _making = thumbs::making(&thumb).await;
