@@ -186,8 +186,7 @@ impl App {
             .realtime()
             .set_max_subscriptions(max_subscriptions);
         let mailer = Mailer::from_settings(&self.settings.mail, self.mail_templates)?;
-        let mut state = AppState::new(db, self.settings, collections, functions);
-        state.mailer = mailer;
+        let state = AppState::new(db, self.settings, collections, functions, mailer);
         Ok(Tinybase {
             state,
             started_at: crate::db::now(),

@@ -43,9 +43,22 @@ use crate::replication::Supervision;
 use crate::scheduling::{SchedulerHandle, Schedules};
 use crate::webhooks::Webhooks;
 
-/// Everything a handler may need. Cheap to clone.
+/// Everything a handler may need. Cheap to clone: handles share one [`Services`], so
+/// the per-request clone axum makes of the state is one reference count, not one per
+/// service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind an [`AppState`].
+pub struct Services {
     /// The database.
     pub db: Database,
     /// The settings the server started with.
@@ -89,13 +102,14 @@ impl FromRef<AppState> for Database {
 }
 
 impl AppState {
-    /// State for a server over `db` with `settings`, the loaded `collections` and the
-    /// function `executor`.
+    /// State for a server over `db` with `settings`, the loaded `collections`, the
+    /// function `executor` and the `mailer` (if mail is set up).
     pub fn new(
         db: Database,
         settings: Settings,
         collections: Collections,
         functions: Executor,
+        mailer: Option<Mailer>,
     ) -> Self {
         let login_limiter = LoginRateLimiter::new(
             settings.auth.login_limit_per_email,
@@ -117,14 +131,14 @@ impl AppState {
         let schedules = Schedules::new(db.clone(), functions.clone(), SchedulerHandle::default());
         let calls = Calls::new(db.clone());
         let users = Users::new(db.clone());
-        Self {
+        Self(Arc::new(Services {
             webhooks,
             db,
             settings: Arc::new(settings),
             login_limiter: Arc::new(login_limiter),
             registration_limiter: Arc::new(registration_limiter),
             mail_limiter: Arc::new(mail_limiter),
-            mailer: None,
+            mailer,
             oauth2,
             collections,
             function_catalog: Arc::new(FunctionCatalog::new(functions.registry())),
@@ -135,7 +149,7 @@ impl AppState {
             functions,
             docs,
             replication: Supervision::default(),
-        }
+        }))
     }
 }
 
