@@ -9,6 +9,7 @@
 //! the same transaction as the write that stops referring to it, so a crash in between
 //! is cleaned up later and no file is orphaned forever.
 
+mod cache;
 pub mod copy;
 pub mod deletions;
 pub mod names;
@@ -31,10 +32,17 @@ use object_store::{
 
 use crate::config::{StorageBackend, StorageSettings};
 use crate::{Error, Result};
+use cache::ObjectCache;
 
 /// Parts in flight at once per upload. With object_store's 5 MiB parts, an upload holds at
 /// most about 15 MiB of its file in memory, whatever the file's size.
 const UPLOAD_CONCURRENCY: usize = 2;
+
+/// Most bytes of small objects kept in memory (see `cache.rs`).
+const CACHE_BYTES: usize = 32 << 20;
+
+/// Largest object kept in memory: a typical avatar, image or its thumbnail.
+const CACHE_LARGEST: u64 = 256 << 10;
 
 /// The prefix of every thumbnail's key.
 const THUMBS_PREFIX: &str = "thumbs";
@@ -61,6 +69,8 @@ pub struct FileStore {
     /// The folder of the local backend: an upload cut short by a crash leaves a staging
     /// file there (`name#n`) that the object API does not list.
     local_root: Option<std::path::PathBuf>,
+    /// Small objects read recently, shared by every clone.
+    cache: Arc<ObjectCache>,
 }
 
 impl fmt::Debug for FileStore {
@@ -101,6 +111,7 @@ impl FileStore {
                     inner: Arc::new(store),
                     local: None,
                     local_root: None,
+                    cache: new_cache(),
                 })
             }
         }
@@ -126,6 +137,7 @@ impl FileStore {
             inner: store.clone(),
             local: Some(store),
             local_root: Some(dir.to_path_buf()),
+            cache: new_cache(),
         })
     }
 
@@ -143,6 +155,8 @@ impl FileStore {
         Ok(Upload {
             writer: WriteMultipart::new(upload),
             size: 0,
+            key: key.to_owned(),
+            cache: Arc::clone(&self.cache),
         })
     }
 
@@ -155,6 +169,7 @@ impl FileStore {
             .put(&Path::from(key), bytes.into())
             .await
             .map_err(store_error)?;
+        self.cache.forget(key, &[]);
         Ok(())
     }
 
@@ -163,6 +178,9 @@ impl FileStore {
     /// # Errors
     /// Internal errors from the backend.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
+        if let Some((meta, _)) = self.cache.get(key) {
+            return Ok(Some(meta));
+        }
         if let Some(local) = &self.local {
             return Ok(open_local(local, key, 0).await?.map(|(meta, _)| meta));
         }
@@ -174,12 +192,28 @@ impl FileStore {
     }
 
     /// The whole object `key` to send, or `None` when it does not exist: in memory when
-    /// it holds at most `in_memory_up_to` bytes, else as a stream. One backend request
-    /// (on local disk one blocking call) where `head` then `get` would take two or three.
+    /// it holds at most `in_memory_up_to` bytes, else as a stream. Small objects read
+    /// recently come from memory; others take one backend request (on local disk one
+    /// blocking call) where `head` then `get` would take two or three.
     ///
     /// # Errors
     /// Internal errors from the backend.
     pub async fn open_whole(&self, key: &str, in_memory_up_to: u64) -> Result<Option<Opened>> {
+        if let Some((meta, bytes)) = self.cache.get(key)
+            && meta.size <= in_memory_up_to
+        {
+            return Ok(Some(Opened::InMemory(meta, bytes)));
+        }
+        let epoch = self.cache.epoch();
+        let opened = self.open_uncached(key, in_memory_up_to).await?;
+        if let Some(Opened::InMemory(meta, bytes)) = &opened {
+            self.cache.fill(epoch, key, meta, bytes);
+        }
+        Ok(opened)
+    }
+
+    /// [`FileStore::open_whole`] from the backend.
+    async fn open_uncached(&self, key: &str, in_memory_up_to: u64) -> Result<Option<Opened>> {
         if let Some(local) = &self.local {
             match open_local(local, key, in_memory_up_to).await? {
                 None => return Ok(None),
@@ -290,8 +324,13 @@ impl FileStore {
                 }
             }
         }
+        self.cache.forget(key, &[key, &thumbs_key(key)]);
         Ok(())
     }
+}
+
+fn new_cache() -> Arc<ObjectCache> {
+    Arc::new(ObjectCache::new(CACHE_BYTES, CACHE_LARGEST))
 }
 
 /// [`local_file::open`] of the object `key` of the local backend, on a blocking thread.
@@ -396,6 +435,9 @@ pub fn thumbs_key(key: &str) -> String {
 pub struct Upload {
     writer: WriteMultipart,
     size: u64,
+    /// Where it goes, forgotten by the cache once written.
+    key: String,
+    cache: Arc<ObjectCache>,
 }
 
 impl Upload {
@@ -424,6 +466,7 @@ impl Upload {
     /// Internal errors from the backend; the object is then not stored.
     pub async fn finish(self) -> Result<()> {
         self.writer.finish().await.map_err(store_error)?;
+        self.cache.forget(&self.key, &[]);
         Ok(())
     }
 
