@@ -537,11 +537,36 @@ fn counting<T>(
     let (conn, seen) = conn.parts();
     // Read before the snapshot starts; see `count_cache.rs` for why the order matters.
     let epoch = cache.epoch();
-    let tx = conn.unchecked_transaction()?;
-    let counts = cache.begin(&tx, seen, epoch, on_blocking_thread)?;
-    let value = f(&tx, &counts)?;
-    tx.finish()?;
-    Ok(value)
+    let _snapshot = ReadTransaction::begin(conn)?;
+    let counts = cache.begin(conn, seen, epoch, on_blocking_thread)?;
+    f(conn, &counts)
+}
+
+/// A read transaction, ended when dropped (also on an error or a panic, so a connection
+/// never keeps an old snapshot). `BEGIN` and its end run as cached statements: rusqlite's
+/// `Transaction` parses them afresh each time, which showed in profiles of list requests.
+struct ReadTransaction<'c>(&'c Connection);
+
+impl<'c> ReadTransaction<'c> {
+    fn begin(conn: &'c Connection) -> Result<Self> {
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(Self(conn))
+    }
+}
+
+impl Drop for ReadTransaction<'_> {
+    fn drop(&mut self) {
+        // A read has nothing to keep, so rolling back ends it as well as committing would.
+        let ended = self
+            .0
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut rollback| rollback.execute([]));
+        if let Err(err) = ended
+            && !self.0.is_autocommit()
+        {
+            tracing::error!(%err, "could not end a read transaction");
+        }
+    }
 }
 
 /// A write reached the database of a read replica (forwarding to the primary missed it).
