@@ -1,6 +1,7 @@
 //! Receiving a multipart record body: the `data` part parsed like a JSON body, each file
-//! part streamed to storage chunk by chunk (never held whole in memory), checked against
-//! its field's `max_size` and `mime_types` on the way.
+//! part checked against its field's `max_size` and `mime_types` on the way and stored:
+//! a small file in one write once it has arrived, a larger one streamed to storage chunk
+//! by chunk (never held whole in memory).
 //!
 //! Each upload reserves its key in the durable deletion list before its first byte, so a
 //! crash or an error at any point leaves nothing that a sweep would not delete.
@@ -22,6 +23,11 @@ use crate::{Error, ErrorKind, Result};
 
 /// The most files one request may upload.
 pub(crate) const MAX_FILES_PER_REQUEST: usize = 100;
+
+/// Files up to this size are held until they end and stored with one write; larger ones
+/// stream. A streamed upload costs several storage calls (and on local disk as many
+/// hand-offs to blocking threads), where one write of a small file costs one.
+const SMALL_FILE_BYTES: usize = 256 * 1024;
 
 /// The name of the part that holds the record's JSON.
 const DATA_PART: &str = "data";
@@ -134,14 +140,7 @@ async fn read_parts(
         let key = file_key(&loaded.collection.id, record_id, &name);
         deletions::reserve(&state.db, key.clone()).await?;
         keys.push(key.clone());
-        let mut upload = store.upload(&key).await?;
-        match copy_part(&mut part, &mut upload, spec, &original).await {
-            Ok(()) => upload.finish().await?,
-            Err(err) => {
-                upload.abort().await;
-                return Err(err);
-            }
-        }
+        store_part(&mut part, store, &key, spec, &original).await?;
         uploads.push(UploadedFile { field, name });
     }
     Ok(Received {
@@ -154,16 +153,46 @@ async fn read_parts(
     })
 }
 
-/// Streams one file part into `upload`: the first bytes are held back until its type is
-/// known and accepted; the size is checked on every chunk.
-async fn copy_part(
+/// Stores one file part under `key`, checking its size on every chunk and its type from
+/// the first bytes before any byte is stored. A file that ends within
+/// [`SMALL_FILE_BYTES`] (most images and documents) is stored with one write; a larger one
+/// streams to storage as it arrives, so memory stays bounded whatever its size.
+async fn store_part(
     part: &mut multer::Field<'_>,
-    upload: &mut Upload,
+    store: &FileStore,
+    key: &str,
     spec: &FieldSpec,
     original: &str,
 ) -> Result<()> {
+    let mut streaming: Option<Upload> = None;
+    let held = match read_part(part, store, key, spec, original, &mut streaming).await {
+        Ok(held) => held,
+        Err(err) => {
+            if let Some(upload) = streaming {
+                upload.abort().await;
+            }
+            return Err(err);
+        }
+    };
+    match streaming {
+        Some(upload) => upload.finish().await,
+        None => store.put(key, held).await,
+    }
+}
+
+/// Reads `part` for [`store_part`]: returns the whole file when it stayed small, or
+/// starts `streaming` it (to `key`) once it grows past [`SMALL_FILE_BYTES`] and returns
+/// nothing more to store.
+async fn read_part(
+    part: &mut multer::Field<'_>,
+    store: &FileStore,
+    key: &str,
+    spec: &FieldSpec,
+    original: &str,
+    streaming: &mut Option<Upload>,
+) -> Result<Bytes> {
     let max = spec.max_file_size();
-    let mut head = BytesMut::new();
+    let mut held = BytesMut::new();
     let mut checked = false;
     let mut size: u64 = 0;
     while let Some(chunk) = part.chunk().await.map_err(malformed)? {
@@ -171,25 +200,27 @@ async fn copy_part(
         if size > max {
             return Err(file_too_large(spec));
         }
-        if checked {
+        if let Some(upload) = streaming.as_mut() {
             upload.write(chunk).await?;
             continue;
         }
-        head.extend_from_slice(&chunk);
-        if head.len() >= sniff::SNIFF_BYTES {
-            check_file_type(spec, &head, original)?;
+        held.extend_from_slice(&chunk);
+        if !checked && held.len() >= sniff::SNIFF_BYTES {
+            check_file_type(spec, &held, original)?;
             checked = true;
-            upload.write(head.split().freeze()).await?;
+        }
+        if checked && held.len() > SMALL_FILE_BYTES {
+            let upload = streaming.insert(store.upload(key).await?);
+            upload.write(held.split().freeze()).await?;
         }
     }
     if size == 0 {
         return Err(empty_file(spec));
     }
     if !checked {
-        check_file_type(spec, &head, original)?;
-        upload.write(head.freeze()).await?;
+        check_file_type(spec, &held, original)?;
     }
-    Ok(())
+    Ok(held.freeze())
 }
 
 /// Reads the `data` part whole, within `limit` bytes.
