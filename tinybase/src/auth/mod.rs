@@ -11,6 +11,7 @@ pub mod password;
 mod rate_limit;
 pub mod sessions;
 pub mod token;
+mod token_cache;
 pub mod totp;
 pub mod users;
 

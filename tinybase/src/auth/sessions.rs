@@ -7,9 +7,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::token;
+use super::token_cache;
 use super::users::{USER_COLUMNS, User};
 use crate::Result;
-use crate::db::{Database, format_timestamp, now};
+use crate::db::{Database, format_timestamp, now, parse_timestamp};
 
 /// A token handed to a client, with when it stops working.
 #[derive(Debug, Clone)]
@@ -51,38 +52,60 @@ pub async fn issue(db: &Database, user_id: &str, ttl_hours: u32) -> Result<Issue
     })
 }
 
-/// The user a token belongs to, read fresh from the database (so a demotion or deletion
-/// takes effect on the very next request), or `None` for an unknown or expired token.
+/// The user a token belongs to, or `None` for an unknown or expired token. Read fresh
+/// from the database unless this process read it since the last change to users or
+/// tokens (and within the last second), so a demotion, deletion or logout takes effect on
+/// the very next request (see `token_cache.rs`).
 ///
 /// # Errors
 /// Internal errors only.
 pub async fn user_for_token(db: &Database, bearer: &str) -> Result<Option<User>> {
     let hash = token::hash(bearer);
+    let Some((database, version)) = db.identity_version() else {
+        return Ok(read_token_user(db, hash).await?.map(|(user, _)| user));
+    };
+    let key = (database, hash);
+    if let Some(user) = token_cache::remembered(&key, version, now()) {
+        return Ok(Some(user));
+    }
+    let found = read_token_user(db, key.1.clone()).await?;
+    if let Some((user, expires_at)) = &found {
+        token_cache::remember(key, version, *expires_at, user.clone());
+    }
+    Ok(found.map(|(user, _)| user))
+}
+
+/// The user of the unexpired token with `hash`, and when the token expires.
+async fn read_token_user(db: &Database, hash: String) -> Result<Option<(User, DateTime<Utc>)>> {
     db.read_by_key(move |conn| {
-        // Runs on every authenticated request: prepared once per connection.
+        // Runs on most authenticated requests: prepared once per connection.
         let mut statement = conn.prepare_cached(&TOKEN_USER_SQL)?;
         Ok(statement
-            .query_row(params![hash, format_timestamp(now())], User::from_row)
+            .query_row(params![hash, format_timestamp(now())], |row| {
+                let expires_at = parse_timestamp(&row.get::<_, String>(*USER_COLUMN_COUNT)?)?;
+                Ok((User::from_row(row)?, expires_at))
+            })
             .optional()?)
     })
     .await
 }
 
-/// The user of an unexpired token, by the token's hash.
+/// The user of an unexpired token, by the token's hash, then the token's expiry.
 static TOKEN_USER_SQL: LazyLock<String> = LazyLock::new(|| {
     let columns = USER_COLUMNS
         .split(", ")
         .map(|c| format!("u.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    // `+` keeps the expiry out of index selection: the unique hash finds the row, and a
-    // bound value compared with an indexed column would make SQLite (built with STAT4)
-    // plan the statement again on every run.
+    // `+` keeps the expiry out of index selection: the unique hash finds the row.
     format!(
-        "SELECT {columns} FROM auth_tokens t JOIN users u ON u.id = t.user_id
+        "SELECT {columns}, t.expires_at FROM auth_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ?1 AND +t.expires_at > ?2"
     )
 });
+
+/// How many columns [`USER_COLUMNS`] names: the token's expiry follows them.
+static USER_COLUMN_COUNT: LazyLock<usize> = LazyLock::new(|| USER_COLUMNS.split(", ").count());
 
 /// Revokes one token. Revoking an unknown token is not an error.
 ///

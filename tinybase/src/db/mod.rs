@@ -16,6 +16,7 @@
 mod backup;
 mod connection;
 mod count_cache;
+mod identity;
 mod inline;
 mod migrations;
 mod reader;
@@ -84,6 +85,11 @@ struct Inner {
     /// What the writer thread did; tests use it to see writes grouped into batches.
     #[cfg_attr(not(test), allow(dead_code))]
     stats: Arc<writer::Stats>,
+    /// When `users` or `auth_tokens` last changed; `None` for a read replica, whose file
+    /// changes from outside, unseen.
+    identity: Option<Arc<identity::IdentityChanges>>,
+    /// Tells this database apart from others open in the process.
+    id: u64,
     /// Held shared while the database is open, so a restore cannot replace it under us.
     /// Declared last so it is released after everything above (fields drop in order).
     _lock: DatabaseLock,
@@ -141,12 +147,15 @@ impl Database {
             .min_idle(Some(1))
             .build(manager)?;
 
+        let identity = Arc::new(identity::IdentityChanges::default());
+        identity::IdentityChanges::watch(&identity, &writer)?;
         let (jobs, queue) = mpsc::channel();
         let stats = Arc::new(writer::Stats::default());
         let thread_stats = Arc::clone(&stats);
+        let thread_identity = Arc::clone(&identity);
         let thread = std::thread::Builder::new()
             .name("tinybase-writer".to_owned())
-            .spawn(move || writer::run(writer, queue, thread_stats))
+            .spawn(move || writer::run(writer, queue, thread_stats, thread_identity))
             .map_err(|err| Error::internal(format!("cannot start the writer thread: {err}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -160,6 +169,8 @@ impl Database {
                 thread_id: Some(thread.thread().id()),
                 thread: Some(thread),
                 stats,
+                identity: Some(identity),
+                id: next_database_id(),
                 _lock: lock,
             }),
         })
@@ -198,6 +209,8 @@ impl Database {
                 thread: None,
                 thread_id: None,
                 stats: Arc::new(writer::Stats::default()),
+                identity: None,
+                id: next_database_id(),
                 _lock: lock,
             }),
         })
@@ -211,6 +224,15 @@ impl Database {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Which database this is (unique in the process) and how often `users` or
+    /// `auth_tokens` have changed: what a caller's identity read at this version may be
+    /// remembered under (see `identity.rs`). Take it before the read. `None` for a read
+    /// replica, where such changes arrive unseen.
+    pub(crate) fn identity_version(&self) -> Option<(u64, u64)> {
+        let identity = self.inner.identity.as_ref()?;
+        Some((self.inner.id, identity.version()))
     }
 
     /// Runs `f` with a read-only connection on the blocking pool.
@@ -567,6 +589,12 @@ impl Drop for ReadTransaction<'_> {
             tracing::error!(%err, "could not end a read transaction");
         }
     }
+}
+
+/// A number no other database opened by this process has.
+fn next_database_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A write reached the database of a read replica (forwarding to the primary missed it).

@@ -26,6 +26,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use super::identity::IdentityChanges;
 use crate::error::panic_text;
 use crate::{Error, Result};
 
@@ -179,7 +180,12 @@ pub(super) struct Stats {
 
 /// The writer thread's body: runs jobs until every sender is gone, then closes the
 /// connection (flushing and removing the WAL when it is the last connection).
-pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>, stats: Arc<Stats>) {
+pub(super) fn run(
+    mut conn: Connection,
+    jobs: Receiver<Job>,
+    stats: Arc<Stats>,
+    identity: Arc<IdentityChanges>,
+) {
     // A job taken while filling a batch that cannot join it waits here for the next turn,
     // so jobs still run in the order they were sent.
     let mut next: Option<Job> = None;
@@ -192,8 +198,13 @@ pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>, stats: Arc<Stats>) 
             },
         };
         match job {
-            Job::Raw(f) => run_raw(&mut conn, f),
-            Job::Write(write) => next = run_batch(&mut conn, write, &jobs, &stats),
+            Job::Raw(f) => {
+                run_raw(&mut conn, f);
+                identity.anything_changed();
+            }
+            Job::Write(write) => {
+                next = run_batch(&mut conn, write, &jobs, &stats, &identity);
+            }
         }
     }
     if let Err((_, err)) = conn.close() {
@@ -221,6 +232,7 @@ fn run_batch(
     first: Box<dyn Write>,
     jobs: &Receiver<Job>,
     stats: &Stats,
+    identity: &IdentityChanges,
 ) -> Option<Job> {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -270,6 +282,8 @@ fn run_batch(
     };
     // Counted before anyone is answered, so a caller sees its own batch counted.
     stats.batches.fetch_add(1, Ordering::Relaxed);
+    // Likewise: whoever is told a logout is done must find the token gone.
+    identity.transaction_ended();
     match &committed {
         Ok(()) => tracing::trace!(writes = batch.len(), "committed a batch of writes"),
         Err(why) => tracing::error!(writes = batch.len(), "{why}"),
