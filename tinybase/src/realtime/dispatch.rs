@@ -169,25 +169,32 @@ impl Realtime {
             let mut clients = self.lock();
             let (index, slots) = clients.indexed();
             let mut reached = Vec::new();
-            for (prepared, filtered) in prepared.iter().zip(&filtered) {
+            // (client slot, change's place in `prepared`, whole collection)
+            let mut offers: Vec<(usize, usize, bool)> = Vec::new();
+            let mut changes_reaching = 0;
+            for (place, (prepared, filtered)) in prepared.iter().zip(&filtered).enumerate() {
                 let change = prepared.change;
-                index.reach(
-                    &change.collection_id,
-                    &prepared.view(),
-                    filtered,
-                    &mut reached,
-                );
-                for &(slot, whole_collection) in &reached {
-                    let Some(client) = slots.get_mut(slot).and_then(Option::as_mut) else {
-                        continue;
-                    };
-                    // A replaying client is brought level by its replay; one with a newer
-                    // `last_seq` connected after this change committed.
-                    if client.replaying || change.seq <= client.last_seq {
-                        continue;
-                    }
-                    offer(client, prepared, whole_collection, collections, &verdicts);
+                let view = prepared.view();
+                index.reach(&change.collection_id, &view, filtered, &mut reached);
+                changes_reaching += usize::from(!reached.is_empty());
+                offers.extend(reached.iter().map(|&(slot, whole)| (slot, place, whole)));
+            }
+            if changes_reaching > 1 {
+                // Client by client, each one's changes in order (the sort is stable): its
+                // stream then wakes once and writes them together.
+                offers.sort_by_key(|&(slot, _, _)| slot);
+            }
+            for (slot, place, whole_collection) in offers {
+                let Some(client) = slots.get_mut(slot).and_then(Option::as_mut) else {
+                    continue;
+                };
+                let prepared = &prepared[place];
+                // A replaying client is brought level by its replay; one with a newer
+                // `last_seq` connected after this change committed.
+                if client.replaying || prepared.change.seq <= client.last_seq {
+                    continue;
                 }
+                offer(client, prepared, whole_collection, collections, &verdicts);
             }
             // Moved only under the lock: a replay compares against it (see `replay`). It
             // also stands for `last_seq` of every client not replaying (see `Client`).
