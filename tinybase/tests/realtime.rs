@@ -401,6 +401,147 @@ async fn clients_with_the_same_filter_each_get_what_it_picks() {
     );
 }
 
+/// The title of a record event's record.
+fn title(event: &Sse) -> String {
+    assert_eq!(event.event, "record", "{event:?}");
+    event.data["record"]["data"]["title"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The titles of the next `count` events, then checks that no other event follows.
+async fn only_titles(stream: &mut Stream, count: usize) -> Vec<String> {
+    let mut titles = Vec::new();
+    for _ in 0..count {
+        titles.push(title(&stream.next().await));
+    }
+    let more = stream.next_within(Duration::from_millis(300)).await;
+    assert!(more.is_none(), "one event too many: {more:?}");
+    titles
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changed_and_overlapping_subscriptions_take_each_change_once() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    notes(
+        &server,
+        &admin,
+        json!({"list_rule": "public", "view_rule": "public"}),
+    )
+    .await;
+    let first = server
+        .create_record(
+            "notes",
+            Some(&admin),
+            json!({"title": "first", "rating": 1}),
+        )
+        .await;
+    let first_id = first["id"].as_str().unwrap();
+    let high = json!({"collection": "notes", "filter": "rating > 3"});
+    let only_first = json!({"collection": "notes", "record_id": first_id});
+    let mut moved = Stream::open(&server, "", None).await;
+    let moved_id = moved.client_id().await;
+    subscribe(&server, &moved_id, None, json!([high])).await;
+    let leaving = Stream::subscribed(&server, json!([high])).await;
+    // Two subscriptions that both take a record: its event still comes once.
+    let mut overlapping = Stream::subscribed(&server, json!([high, {"collection": "notes"}])).await;
+    // The same subscription twice, later replaced by none at all.
+    let mut twice = Stream::open(&server, "", None).await;
+    let twice_id = twice.client_id().await;
+    subscribe(&server, &twice_id, None, json!([only_first, only_first])).await;
+    // A client changes its mind after subscribing: its old filter no longer applies.
+    let (status, body) = subscribe(&server, &moved_id, None, json!([only_first])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // One of the clients sharing the filter leaves; the other keeps getting its events.
+    drop(leaving);
+
+    server
+        .create_record("notes", Some(&admin), json!({"title": "high", "rating": 5}))
+        .await;
+    let (status, body) = server
+        .patch(
+            &record_path("notes", first_id),
+            Some(&admin),
+            json!({"title": "first, raised", "rating": 4}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(only_titles(&mut moved, 1).await, ["first, raised"]);
+    assert_eq!(
+        only_titles(&mut overlapping, 2).await,
+        ["high", "first, raised"]
+    );
+    assert_eq!(only_titles(&mut twice, 1).await, ["first, raised"]);
+
+    let (status, body) = subscribe(&server, &twice_id, None, json!([])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server
+        .patch(
+            &record_path("notes", first_id),
+            Some(&admin),
+            json!({"title": "first, again", "rating": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(only_titles(&mut moved, 1).await, ["first, again"]);
+    assert_eq!(only_titles(&mut overlapping, 1).await, ["first, again"]);
+    assert_eq!(only_titles(&mut twice, 0).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_client_or_a_deleted_collection_leaves_no_subscription_behind() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let public = json!({"list_rule": "public", "view_rule": "public"});
+    notes(&server, &admin, public.clone()).await;
+    let (user, _) = server
+        .register("reader@example.com", "reader-password")
+        .await;
+    let mut watcher = Stream::subscribed(&server, json!([{"collection": "notes"}])).await;
+    // A client cut off when its token stops being valid is removed...
+    let mut signed_out = Stream::open(&server, "", None).await;
+    let signed_out_id = signed_out.client_id().await;
+    subscribe(
+        &server,
+        &signed_out_id,
+        Some(&user),
+        json!([{"collection": "notes"}]),
+    )
+    .await;
+    let (status, _) = server
+        .post("/api/auth/logout", Some(&user), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    server
+        .create_record("notes", Some(&admin), json!({"title": "one"}))
+        .await;
+    assert_eq!(signed_out.next().await.event, "error");
+    assert_eq!(only_titles(&mut watcher, 1).await, ["one"]);
+    // ...and a new client, which takes its place, gets nothing it did not ask for.
+    let mut newcomer = Stream::open(&server, "", None).await;
+    newcomer.client_id().await;
+    server
+        .create_record("notes", Some(&admin), json!({"title": "two"}))
+        .await;
+    assert_eq!(only_titles(&mut watcher, 1).await, ["two"]);
+    assert_eq!(only_titles(&mut newcomer, 0).await, Vec::<String>::new());
+
+    // A subscription is to a collection, not to a name: a new collection with the old
+    // one's name is not its business.
+    let (status, body) = server.delete("/api/collections/notes", Some(&admin)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    notes(&server, &admin, public).await;
+    let mut new_watcher = Stream::subscribed(&server, json!([{"collection": "notes"}])).await;
+    server
+        .create_record("notes", Some(&admin), json!({"title": "three"}))
+        .await;
+    assert_eq!(only_titles(&mut new_watcher, 1).await, ["three"]);
+    assert_eq!(only_titles(&mut watcher, 0).await, Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_follow_the_rules_of_the_identity_that_subscribed() {
     let server = TestServer::start().await;

@@ -1,8 +1,9 @@
 //! The delivery task: follows the change log after each commit and hands each change to
 //! the clients that want it and may see it.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::identity::Identity;
@@ -13,7 +14,7 @@ use crate::auth::sessions;
 use crate::changes::{self, Change};
 use crate::collections::filter::{RecordFilter, RecordView, SqlCondition};
 use crate::collections::rules::{Action, Scope, authorize};
-use crate::collections::{Record, Service, record_matches};
+use crate::collections::{LoadedCollection, Record, Service, record_matches};
 use crate::db::format_timestamp;
 
 /// How often clients gone longer than the resume grace are forgotten.
@@ -45,8 +46,11 @@ struct Prepared<'a> {
     record: Record,
     created_at: String,
     updated_at: String,
-    /// The event sent, built once and shared by every subscriber.
-    frame: bytes::Bytes,
+    /// The change's collection as loaded now; `None` when it is gone (or its name now
+    /// belongs to another one): nobody gets the change then.
+    loaded: Option<Arc<LoadedCollection>>,
+    /// The event sent, built once when the first subscriber gets it and shared by all.
+    frame: OnceLock<bytes::Bytes>,
 }
 
 impl Prepared<'_> {
@@ -59,11 +63,38 @@ impl Prepared<'_> {
             data: &self.record.data,
         }
     }
+
+    fn frame(&self) -> bytes::Bytes {
+        self.frame
+            .get_or_init(|| {
+                let change = self.change;
+                Event::record_frame(
+                    change.seq,
+                    change.action.as_str(),
+                    &change.collection,
+                    &change.record,
+                )
+            })
+            .clone()
+    }
+
+    /// Whether its collection's view or list rule is an expression: only those may read
+    /// other records and need [`Verdicts`].
+    fn has_expression_rules(&self) -> bool {
+        self.loaded.as_ref().is_some_and(|loaded| {
+            let options = &loaded.collection.options;
+            [Action::View, Action::List]
+                .into_iter()
+                .any(|action| options.rule_for(action).expression().is_some())
+        })
+    }
 }
 
-fn prepare(batch: &[Change]) -> Vec<Prepared<'_>> {
+fn prepare<'a>(
+    batch: impl Iterator<Item = &'a Change>,
+    collections: &Service,
+) -> Vec<Prepared<'a>> {
     batch
-        .iter()
         .filter_map(|change| {
             let record: Record = match serde_json::from_str(&change.record) {
                 Ok(record) => record,
@@ -75,12 +106,10 @@ fn prepare(batch: &[Change]) -> Vec<Prepared<'_>> {
             Some(Prepared {
                 created_at: format_timestamp(record.created_at),
                 updated_at: format_timestamp(record.updated_at),
-                frame: Event::record_frame(
-                    change.seq,
-                    change.action.as_str(),
-                    &change.collection,
-                    &change.record,
-                ),
+                loaded: collections
+                    .loaded(&change.collection)
+                    .filter(|loaded| loaded.collection.id == change.collection_id),
+                frame: OnceLock::new(),
                 record,
                 change,
             })
@@ -89,13 +118,13 @@ fn prepare(batch: &[Change]) -> Vec<Prepared<'_>> {
 }
 
 impl Realtime {
-    /// Delivers every change committed since the last one delivered.
+    /// Delivers every change committed since the last one delivered. A change costs
+    /// work for the clients whose subscriptions take it (found through the index), not
+    /// for every client.
     async fn catch_up(&self) {
+        let collections = &self.inner.collections;
         loop {
-            let after = self
-                .inner
-                .dispatched
-                .load(std::sync::atomic::Ordering::Acquire);
+            let after = self.inner.dispatched.load(Ordering::Acquire);
             let batch = match self
                 .inner
                 .db
@@ -112,77 +141,164 @@ impl Realtime {
                 return;
             };
             self.check_identities().await;
-            let callers: HashSet<Caller> = self
-                .lock()
-                .values()
-                .filter(|c| c.sender.is_some() && !c.subscriptions.is_empty() && !c.replaying)
-                .map(|c| c.identity.caller())
-                .collect();
-            if callers.is_empty() {
-                // Nobody listens: parsing each record (a large one costs many times its
-                // size) would be memory and time spent for no one.
-                let mut clients = self.lock();
-                for client in clients.values_mut().filter(|c| !c.replaying) {
-                    client.last_seq = client.last_seq.max(last);
+            let watched: Vec<&Change> = {
+                let clients = self.lock();
+                let index = clients.index();
+                let watched: Vec<&Change> = batch
+                    .iter()
+                    .filter(|change| index.watches(&change.collection_id))
+                    .collect();
+                if watched.is_empty() {
+                    // Nobody listens: parsing each record (a large one costs many times
+                    // its size) would be memory and time spent for no one. Moved under
+                    // the lock, as below.
+                    self.inner.dispatched.store(last, Ordering::Release);
+                    continue;
                 }
-                self.inner
-                    .dispatched
-                    .store(last, std::sync::atomic::Ordering::Release);
-                continue;
-            }
-            let prepared = prepare(&batch);
-            let verdicts = self.database_verdicts(&prepared, &callers).await;
-            let index = BatchIndex::of(&prepared);
+                watched
+            };
+            let prepared = prepare(watched.into_iter(), collections);
+            let filtered: Vec<FilterVerdicts> =
+                prepared.iter().map(|_| FilterVerdicts::default()).collect();
+            let verdicts = if prepared.iter().any(Prepared::has_expression_rules) {
+                let callers = self.reached_callers(&prepared, &filtered);
+                self.database_verdicts(&prepared, &callers).await
+            } else {
+                Verdicts::new()
+            };
             let mut clients = self.lock();
-            for client in clients.values_mut() {
-                if !client.replaying {
-                    deliver(client, &index, &self.inner.collections, &verdicts);
-                }
+            let (index, slots) = clients.indexed();
+            let mut reached = Vec::new();
+            // (client slot, change's place in `prepared`, whole collection)
+            let mut offers: Vec<(usize, usize, bool)> = Vec::new();
+            let mut changes_reaching = 0;
+            for (place, (prepared, filtered)) in prepared.iter().zip(&filtered).enumerate() {
+                let change = prepared.change;
+                let view = prepared.view();
+                index.reach(&change.collection_id, &view, filtered, &mut reached);
+                changes_reaching += usize::from(!reached.is_empty());
+                offers.extend(reached.iter().map(|&(slot, whole)| (slot, place, whole)));
             }
-            // Moved only under the lock: a replay compares against it (see `replay`).
-            self.inner
-                .dispatched
-                .store(last, std::sync::atomic::Ordering::Release);
+            if changes_reaching > 1 {
+                // Client by client, each one's changes in order (the sort is stable): its
+                // stream then wakes once and writes them together.
+                offers.sort_by_key(|&(slot, _, _)| slot);
+            }
+            for (slot, place, whole_collection) in offers {
+                let Some(client) = slots.get_mut(slot).and_then(Option::as_mut) else {
+                    continue;
+                };
+                let prepared = &prepared[place];
+                // A replaying client is brought level by its replay; one with a newer
+                // `last_seq` connected after this change committed.
+                if client.replaying || prepared.change.seq <= client.last_seq {
+                    continue;
+                }
+                offer(client, prepared, whole_collection, collections, &verdicts);
+            }
+            // Moved only under the lock: a replay compares against it (see `replay`). It
+            // also stands for `last_seq` of every client not replaying (see `Client`).
+            self.inner.dispatched.store(last, Ordering::Release);
         }
+    }
+
+    /// For each change whose collection has expression rules, the callers of the
+    /// clients it reaches and would be offered to: the identities [`Verdicts`] are needed
+    /// for.
+    fn reached_callers(
+        &self,
+        prepared: &[Prepared<'_>],
+        filtered: &[FilterVerdicts],
+    ) -> Vec<Vec<Caller>> {
+        let clients = self.lock();
+        let mut reached = Vec::new();
+        prepared
+            .iter()
+            .zip(filtered)
+            .map(|(prepared, filtered)| {
+                if !prepared.has_expression_rules() {
+                    return Vec::new();
+                }
+                let change = prepared.change;
+                let view = prepared.view();
+                clients
+                    .index()
+                    .reach(&change.collection_id, &view, filtered, &mut reached);
+                let callers: HashSet<&Caller> = reached
+                    .iter()
+                    .filter_map(|(slot, _)| clients.in_slot(*slot))
+                    .filter(|c| c.sender.is_some() && !c.replaying && change.seq > c.last_seq)
+                    .map(|c| c.identity.caller())
+                    .collect();
+                callers.into_iter().cloned().collect()
+            })
+            .collect()
     }
 
     /// Delivers `batch` to one client (a replay after it reconnected).
     pub(super) async fn deliver_to(&self, client_id: &str, batch: &[Change]) {
         self.check_identities().await;
-        let prepared = prepare(batch);
-        let Some(caller) = self.lock().get(client_id).map(|c| c.identity.caller()) else {
+        let collections = &self.inner.collections;
+        let prepared = prepare(batch.iter(), collections);
+        let Some(caller) = self
+            .lock()
+            .get(client_id)
+            .map(|c| c.identity.caller().clone())
+        else {
             return;
         };
-        let verdicts = self
-            .database_verdicts(&prepared, &HashSet::from([caller]))
-            .await;
-        let index = BatchIndex::of(&prepared);
-        if let Some(client) = self.lock().get_mut(client_id) {
-            deliver(client, &index, &self.inner.collections, &verdicts);
+        let callers = vec![vec![caller]; prepared.len()];
+        let verdicts = self.database_verdicts(&prepared, &callers).await;
+        let mut clients = self.lock();
+        let Some(client) = clients.get_mut(client_id) else {
+            return;
+        };
+        let newest = batch.last().map_or(client.last_seq, |c| c.seq);
+        if client.sender.is_none() {
+            client.last_seq = client.last_seq.max(newest);
+            return;
         }
+        for prepared in &prepared {
+            let change = prepared.change;
+            if change.seq <= client.last_seq {
+                continue;
+            }
+            client.last_seq = change.seq;
+            let view = prepared.view();
+            // Filters are evaluated per subscription here: a replay is one client's.
+            let filtered = FilterVerdicts::default();
+            let Some(whole_collection) = client
+                .subscriptions
+                .iter()
+                .filter(|s| s.collection_id() == Some(change.collection_id.as_str()))
+                .filter_map(|s| s.wants(&view, &filtered))
+                // A record-specific subscription needs only the view rule: prefer it.
+                .min()
+            else {
+                continue;
+            };
+            if !offer(client, prepared, whole_collection, collections, &verdicts) {
+                return;
+            }
+        }
+        client.last_seq = client.last_seq.max(newest);
     }
 
     /// Decides with SQL the rules that read other records (relation paths,
-    /// `@collection`), for each change and caller, in one read before delivery: delivery
-    /// itself runs under the clients' lock and must not wait for the database. A rule
-    /// that reads only the record itself is decided in memory during delivery.
-    async fn database_verdicts(
-        &self,
-        batch: &[Prepared<'_>],
-        callers: &HashSet<Caller>,
-    ) -> Verdicts {
+    /// `@collection`), for each change and the callers it may go to (`callers`, by the
+    /// change's place in `batch`), in one read before delivery: delivery itself runs
+    /// under the clients' lock and must not wait for the database. A rule that reads only
+    /// the record itself is decided in memory during delivery.
+    async fn database_verdicts(&self, batch: &[Prepared<'_>], callers: &[Vec<Caller>]) -> Verdicts {
         let collections = &self.inner.collections;
         let mut jobs = Vec::new();
-        for prepared in batch {
-            let Some(loaded) = collections
-                .loaded(&prepared.change.collection)
-                .filter(|loaded| loaded.collection.id == prepared.change.collection_id)
-            else {
+        for (prepared, callers) in batch.iter().zip(callers) {
+            let Some(loaded) = &prepared.loaded else {
                 continue;
             };
             for action in [Action::View, Action::List] {
                 for caller in callers {
-                    let Ok(Some(rule)) = collections.compiled_rule(&loaded, action, caller, None)
+                    let Ok(Some(rule)) = collections.compiled_rule(loaded, action, caller, None)
                     else {
                         continue;
                     };
@@ -221,20 +337,10 @@ impl Realtime {
     }
 
     /// Checks again the tokens whose last check is too old; a client whose token is no
-    /// longer valid gets an `error` event and its stream ends.
+    /// longer valid gets an `error` event and its stream ends. Costs nothing while no
+    /// token is due.
     async fn check_identities(&self) {
-        let now = Instant::now();
-        let stale: Vec<(String, String)> = self
-            .lock()
-            .iter()
-            .filter(|(_, client)| client.sender.is_some())
-            .filter_map(|(id, client)| {
-                client
-                    .identity
-                    .stale_token(now)
-                    .map(|token| (id.clone(), token.to_owned()))
-            })
-            .collect();
+        let stale = self.lock().stale_tokens(Instant::now());
         for (client_id, token) in stale {
             let user = match sessions::user_for_token(&self.inner.db, &token).await {
                 Ok(user) => user,
@@ -245,17 +351,16 @@ impl Realtime {
                 }
             };
             let mut clients = self.lock();
-            let Some(client) = clients.get_mut(&client_id) else {
-                continue;
-            };
             match user {
-                Some(user) => client.identity = Identity::checked(token, &user),
+                Some(user) => clients.set_identity(&client_id, Identity::checked(token, &user)),
                 None => {
-                    client.send(Event::Error {
-                        code: "unauthorized",
-                        message: "the token is invalid or has expired; subscribe again".to_owned(),
-                    });
-                    clients.remove(&client_id);
+                    if let Some(mut client) = clients.remove(&client_id) {
+                        client.send(Event::Error {
+                            code: "unauthorized",
+                            message: "the token is invalid or has expired; subscribe again"
+                                .to_owned(),
+                        });
+                    }
                 }
             }
         }
@@ -264,7 +369,7 @@ impl Realtime {
     /// Forgets clients disconnected for longer than the resume grace.
     fn forget_gone_clients(&self) {
         let now = Instant::now();
-        self.lock().retain(|_, client| {
+        self.lock().retain(|client| {
             if client.sender.as_ref().is_some_and(super::Sender::is_closed) {
                 client.sender = None;
                 client.disconnected_at = Some(now);
@@ -288,125 +393,43 @@ struct VerdictJob {
     record: Record,
 }
 
-/// A batch of changes with what delivery works out once per batch rather than once per
-/// client and change.
-struct BatchIndex<'a> {
-    /// The changes.
-    batch: &'a [Prepared<'a>],
-    /// The collections the batch's changes belong to (usually one), by id.
-    collections: Vec<&'a str>,
-    /// For each change, its collection's place in `collections`.
-    collection_of: Vec<usize>,
-    /// For each change, what the subscriptions' shared filters said about it so far.
-    filtered: Vec<FilterVerdicts>,
-    /// Room reused for each client: which of its subscriptions (by place) name which of
-    /// `collections` (by place). Found once per client and batch, so a change is then
-    /// checked only against the subscriptions to its collection.
-    wanted: RefCell<Vec<(usize, usize)>>,
-}
-
-impl<'a> BatchIndex<'a> {
-    fn of(batch: &'a [Prepared<'a>]) -> Self {
-        let mut collections: Vec<&str> = Vec::new();
-        let collection_of = batch
-            .iter()
-            .map(|prepared| {
-                let id = prepared.change.collection_id.as_str();
-                collections
-                    .iter()
-                    .position(|c| *c == id)
-                    .unwrap_or_else(|| {
-                        collections.push(id);
-                        collections.len() - 1
-                    })
-            })
-            .collect();
-        Self {
-            batch,
-            collections,
-            collection_of,
-            filtered: batch.iter().map(|_| FilterVerdicts::default()).collect(),
-            wanted: RefCell::new(Vec::new()),
-        }
-    }
-}
-
-/// Sends `client` the changes of the batch it subscribed to and may see, newer than its
-/// last one.
-fn deliver(
+/// Sends `client` the change its subscriptions took if its identity may see the record
+/// (the view rule, and the list rule when only collection-wide subscriptions took it).
+/// Returns `false` once the client is disconnected or cut off.
+fn offer(
     client: &mut Client,
-    index: &BatchIndex<'_>,
+    prepared: &Prepared<'_>,
+    whole_collection: bool,
     collections: &Service,
     verdicts: &Verdicts,
-) {
-    let mut wanted = index.wanted.borrow_mut();
-    wanted.clear();
-    if client.sender.is_some() {
-        for (place, subscription) in client.subscriptions.iter().enumerate() {
-            if let Some(collection) = subscription
-                .collection_id()
-                .and_then(|id| index.collections.iter().position(|c| *c == id))
-            {
-                wanted.push((collection, place));
-            }
-        }
+) -> bool {
+    if client.sender.is_none() {
+        return false;
     }
-    let batch = index.batch;
-    if wanted.is_empty() {
-        // Nothing in this batch is for it.
-        if let Some(last) = batch.last() {
-            client.last_seq = client.last_seq.max(last.change.seq);
-        }
-        return;
-    }
+    let Some(loaded) = &prepared.loaded else {
+        return true;
+    };
+    let seq = prepared.change.seq;
+    let view = prepared.view();
     let caller = client.identity.caller();
-    for (i, prepared) in batch.iter().enumerate() {
-        let seq = prepared.change.seq;
-        if seq <= client.last_seq {
-            continue;
-        }
-        client.last_seq = seq;
-        let view = prepared.view();
-        let collection = index.collection_of[i];
-        let Some(whole_collection) = wanted
-            .iter()
-            .filter(|(c, _)| *c == collection)
-            .filter_map(|(_, place)| client.subscriptions[*place].wants(&view, &index.filtered[i]))
-            // A record-specific subscription needs only the view rule: prefer it.
-            .min()
-        else {
-            continue;
-        };
-        let Some(loaded) = collections
-            .loaded(&prepared.change.collection)
-            .filter(|loaded| loaded.collection.id == prepared.change.collection_id)
-        else {
-            continue;
-        };
-        let options = &loaded.collection.options;
-        let may = |action: Action| match authorize(options.rule_for(action), &caller) {
+    let may = |action: Action| match authorize(loaded.collection.options.rule_for(action), caller) {
+        Err(_) => false,
+        Ok(Scope::Matching(_)) => match collections.compiled_rule(loaded, action, caller, None) {
+            Ok(Some(rule)) if rule.reads_other_records => verdicts
+                .get(&(seq, caller.clone(), action))
+                .copied()
+                .unwrap_or(false),
+            Ok(Some(rule)) => RecordFilter::from_rule(&rule).is_ok_and(|f| f.matches(&view)),
+            Ok(None) => true,
             Err(_) => false,
-            Ok(Scope::Matching(_)) => match collections
-                .compiled_rule(&loaded, action, &caller, None)
-            {
-                Ok(Some(rule)) if rule.reads_other_records => verdicts
-                    .get(&(seq, caller.clone(), action))
-                    .copied()
-                    .unwrap_or(false),
-                Ok(Some(rule)) => RecordFilter::from_rule(&rule).is_ok_and(|f| f.matches(&view)),
-                Ok(None) => true,
-                Err(_) => false,
-            },
-            Ok(scope) => scope.covers(view.owner_id),
-        };
-        if !may(Action::View) || (whole_collection && !may(Action::List)) {
-            continue;
-        }
-        if !client.send(Event::Record {
-            seq,
-            frame: prepared.frame.clone(),
-        }) {
-            return;
-        }
+        },
+        Ok(scope) => scope.covers(view.owner_id),
+    };
+    if !may(Action::View) || (whole_collection && !may(Action::List)) {
+        return true;
     }
+    client.send(Event::Record {
+        seq,
+        frame: prepared.frame(),
+    })
 }

@@ -11,6 +11,14 @@ use crate::{Error, Result};
 /// How long a token check is trusted.
 pub(super) const RECHECK_AFTER: Duration = Duration::from_secs(1);
 
+/// The caller of every anonymous client, lent rather than built per event.
+static ANONYMOUS: Caller = Caller {
+    user_id: None,
+    is_admin: false,
+    email: None,
+    email_verified: false,
+};
+
 /// A client's identity.
 #[derive(Debug, Clone)]
 pub(super) enum Identity {
@@ -49,10 +57,18 @@ impl Identity {
     }
 
     /// Who events are checked for.
-    pub(super) fn caller(&self) -> Caller {
+    pub(super) fn caller(&self) -> &Caller {
         match self {
-            Self::Anonymous => Caller::anonymous(),
-            Self::Token { caller, .. } => caller.clone(),
+            Self::Anonymous => &ANONYMOUS,
+            Self::Token { caller, .. } => caller,
+        }
+    }
+
+    /// When the token is next due for a check; `None` without a token.
+    pub(super) fn recheck_at(&self) -> Option<Instant> {
+        match self {
+            Self::Anonymous => None,
+            Self::Token { checked, .. } => Some(*checked + RECHECK_AFTER),
         }
     }
 

@@ -5,7 +5,8 @@
 //! collection, checking at delivery time that the client's identity may see the record
 //! (its collection's `view_rule`, and `list_rule` for collection-wide subscriptions) and
 //! that the record matches the subscription's filter, evaluated in memory. No SQL runs
-//! per subscriber.
+//! per subscriber, and an index of the subscriptions (`index.rs`) means a change costs
+//! work only for the clients whose subscriptions take it, however many are connected.
 //!
 //! Each connected client has a bounded buffer. A client that does not read fills it and
 //! is cut off; the server never waits for it. A client that reconnects with its id and
@@ -13,19 +14,21 @@
 //! event when the log no longer reaches back that far. Nothing here knows HTTP: the API
 //! turns [`Event`]s into server-sent events.
 
+mod clients;
 mod dispatch;
 mod event;
 mod identity;
+mod index;
 mod queue;
 mod subscription;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use clients::Clients;
 pub use event::Event;
 use identity::Identity;
 pub use queue::Events;
@@ -60,10 +63,11 @@ pub struct Realtime {
 struct Inner {
     db: Database,
     collections: Service,
-    clients: Mutex<HashMap<String, Client>>,
+    clients: Mutex<Clients>,
     /// `realtime.max_subscriptions`; set once at start, read on every subscribe.
     max_subscriptions: AtomicUsize,
-    /// The newest change handed to the clients.
+    /// The newest change handed to the clients. Every client that is not replaying has
+    /// seen the log up to here (or its `last_seq`, when that is newer).
     dispatched: AtomicI64,
     /// The subscriptions' filters, shared.
     filters: Filters,
@@ -71,13 +75,21 @@ struct Inner {
 
 /// One client, connected or waiting to resume.
 struct Client {
+    /// Its id, as it subscribes and resumes with.
+    id: String,
+    /// Changed only through [`Clients::subscribe`], which keeps the index in step.
     subscriptions: Vec<Subscription>,
+    /// Changed only through [`Clients`], which keeps the next token check in step.
     identity: Identity,
     /// Where its events go; `None` while it is disconnected.
     sender: Option<Sender>,
     /// Set while missed events are replayed to it: live delivery waits meanwhile.
     replaying: bool,
-    /// The newest change sent to it.
+    /// The newest change it has seen, when that is newer than the hub's `dispatched`
+    /// (a new client skips the changes committed before it connected) or while it
+    /// replays. Live delivery does not move it for every client: a client that is not
+    /// replaying has seen the log up to `dispatched` anyway, and live delivery only ever
+    /// hands out changes above `dispatched`, so comparing them with this alone is enough.
     last_seq: i64,
     /// When it went away, for forgetting it after [`RESUME_GRACE`].
     disconnected_at: Option<Instant>,
@@ -101,7 +113,7 @@ impl Realtime {
             inner: Arc::new(Inner {
                 db,
                 collections,
-                clients: Mutex::new(HashMap::new()),
+                clients: Mutex::new(Clients::default()),
                 max_subscriptions: AtomicUsize::new(DEFAULT_MAX_SUBSCRIPTIONS),
                 dispatched: AtomicI64::new(dispatched),
                 filters: Filters::default(),
@@ -135,19 +147,17 @@ impl Realtime {
             Some((id, _)) => id.clone(),
             None => {
                 let id = crate::auth::token::random_hex(16)?;
-                self.lock().insert(
-                    id.clone(),
-                    Client {
-                        subscriptions: Vec::new(),
-                        identity: Identity::Anonymous,
-                        sender: Some(sender.clone()),
-                        replaying: false,
-                        // Changes committed before it connected are not its business,
-                        // even if delivery has not reached them yet.
-                        last_seq: self.newest_committed(),
-                        disconnected_at: None,
-                    },
-                );
+                self.lock().insert(Client {
+                    id: id.clone(),
+                    subscriptions: Vec::new(),
+                    identity: Identity::Anonymous,
+                    sender: Some(sender.clone()),
+                    replaying: false,
+                    // Changes committed before it connected are not its business,
+                    // even if delivery has not reached them yet.
+                    last_seq: self.newest_committed(),
+                    disconnected_at: None,
+                });
                 id
             }
         };
@@ -198,11 +208,11 @@ impl Realtime {
             })
             .collect::<Result<Vec<_>>>()?;
         let identity = Identity::resolve(&self.inner.db, token).await?;
-        let mut clients = self.lock();
-        let client = clients.get_mut(client_id).ok_or_else(unknown_client)?;
-        client.subscriptions = subscriptions;
-        client.identity = identity;
-        Ok(())
+        if self.lock().subscribe(client_id, subscriptions, identity) {
+            Ok(())
+        } else {
+            Err(unknown_client())
+        }
     }
 
     /// Sends `data` to every client subscribed to `channel`; returns how many got it.
@@ -246,12 +256,7 @@ impl Realtime {
     }
 
     fn reattach(&self, client_id: &str, sender: &Sender) -> Option<()> {
-        let mut clients = self.lock();
-        let client = clients.get_mut(client_id)?;
-        client.sender = Some(sender.clone());
-        client.disconnected_at = None;
-        client.replaying = true;
-        Some(())
+        self.lock().reattach(client_id, sender)
     }
 
     /// Sends `client_id` what it missed after `last_event_id`, then hands it back to live
@@ -296,7 +301,9 @@ impl Realtime {
                 after = last;
             }
             // Live delivery moves `dispatched` only under the lock: if it has not moved,
-            // the client is level with it and can rejoin.
+            // the client is level with it and can rejoin. From then on `dispatched`
+            // stands for what it has seen, as for every client not replaying (see
+            // `Client::last_seq`): the next batch live delivery hands out starts above it.
             let mut clients = self.lock();
             if self.inner.dispatched.load(Ordering::Acquire) == target {
                 if let Some(client) = clients.get_mut(client_id) {
@@ -324,7 +331,7 @@ impl Realtime {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Client>> {
+    fn lock(&self) -> MutexGuard<'_, Clients> {
         // Every update leaves the map consistent, so a poisoned lock is still usable.
         self.inner
             .clients

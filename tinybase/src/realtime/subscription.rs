@@ -182,22 +182,28 @@ impl Filters {
     }
 }
 
-/// What each shared filter said about one change: filled as delivery goes through the
-/// clients, so a filter many clients share is evaluated once per change.
+/// What each shared filter said about one change, so that a filter many subscriptions
+/// share is evaluated once per change however often delivery asks.
 #[derive(Default)]
 pub(crate) struct FilterVerdicts {
-    /// By the filter's address (stable: every subscription holding it keeps it alive).
-    known: RefCell<Vec<(usize, bool)>>,
+    /// Each filter asked about, held so that its address (the key) cannot be reused by
+    /// another filter while these verdicts live.
+    known: RefCell<Vec<(Arc<RecordFilter>, bool)>>,
 }
 
 impl FilterVerdicts {
-    fn matches(&self, filter: &Arc<RecordFilter>, record: &RecordView<'_>) -> bool {
-        let key = Arc::as_ptr(filter) as usize;
-        if let Some((_, verdict)) = self.known.borrow().iter().find(|(k, _)| *k == key) {
+    /// Whether `filter` takes `record` (the change these verdicts are about).
+    pub(crate) fn matches(&self, filter: &Arc<RecordFilter>, record: &RecordView<'_>) -> bool {
+        if let Some((_, verdict)) = self
+            .known
+            .borrow()
+            .iter()
+            .find(|(known, _)| Arc::ptr_eq(known, filter))
+        {
             return *verdict;
         }
         let verdict = filter.matches(record);
-        self.known.borrow_mut().push((key, verdict));
+        self.known.borrow_mut().push((Arc::clone(filter), verdict));
         verdict
     }
 }
