@@ -247,6 +247,33 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
+    async fn reads_over_budget_never_leave_a_transaction_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("data.db")).unwrap();
+        db.write(|tx| Ok(tx.execute_batch("CREATE TABLE notes (n INTEGER)")?))
+            .await
+            .unwrap();
+        // Each read runs out of its budget on the inline connection, whose cached
+        // statements then run with the budget spent, and moves to the pool.
+        for round in 0..200 {
+            let (total, _) = counted_on(&db, 100_000).await;
+            assert_eq!(total, 100_000);
+            // A write between reads: a connection left inside a read transaction would
+            // keep its old snapshot and never see it.
+            db.write(move |tx| Ok(tx.execute("INSERT INTO notes VALUES (?1)", [round])?))
+                .await
+                .unwrap();
+            let seen: i64 = db
+                .read_counting(|conn, _| {
+                    Ok(conn.query_row("SELECT COUNT(*) FROM notes", [], |row| row.get(0))?)
+                })
+                .await
+                .unwrap();
+            assert_eq!(seen, round + 1, "round {round}: a stale snapshot");
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
     async fn errors_within_the_budget_are_returned_not_retried() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(&dir.path().join("data.db")).unwrap();

@@ -571,7 +571,7 @@ struct ReadTransaction<'c>(&'c Connection);
 
 impl<'c> ReadTransaction<'c> {
     fn begin(conn: &'c Connection) -> Result<Self> {
-        conn.prepare_cached("BEGIN")?.execute([])?;
+        run_whole(conn, "BEGIN")?;
         Ok(Self(conn))
     }
 }
@@ -579,16 +579,25 @@ impl<'c> ReadTransaction<'c> {
 impl Drop for ReadTransaction<'_> {
     fn drop(&mut self) {
         // A read has nothing to keep, so rolling back ends it as well as committing would.
-        let ended = self
-            .0
-            .prepare_cached("ROLLBACK")
-            .and_then(|mut rollback| rollback.execute([]));
-        if let Err(err) = ended
+        if let Err(err) = run_whole(self.0, "ROLLBACK")
             && !self.0.is_autocommit()
         {
             tracing::error!(%err, "could not end a read transaction");
         }
     }
+}
+
+/// Runs the cached statement `sql`, which takes a handful of virtual-machine steps, so
+/// that an inline read's step budget cannot interrupt it. SQLite calls the progress
+/// handler after every [`inline`] tick of steps *counted over all runs* of a statement,
+/// so a cached statement run often reaches a tick in any run; when the budget has just
+/// run out, the handler interrupts it. Interrupting the `ROLLBACK` that ends a read
+/// would leave the connection holding its snapshot for good (the log then grows without
+/// bound and every later `BEGIN` fails), so the count starts afresh each run.
+fn run_whole(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    let mut statement = conn.prepare_cached(sql)?;
+    statement.reset_status(rusqlite::StatementStatus::VmStep);
+    statement.execute([])
 }
 
 /// A number no other database opened by this process has.
