@@ -536,30 +536,46 @@ async fn checkpoint_regularly(db: Database, litestream_running: Option<watch::Re
 }
 
 /// Completes on Ctrl-C or SIGTERM: the usual way to ask a server to stop.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+///
+/// The signals are caught from the moment this is called (inside the tokio runtime),
+/// not from the future's first poll. Call it before the server says it is listening: a
+/// signal that arrived between then and the serve loop's first look at this future
+/// would otherwise end the process at once, with requests in flight.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        tokio::select! {
+            () = next_signal(interrupt, "Ctrl-C") => {}
+            () = next_signal(terminate, "SIGTERM") => {}
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::warn!(%err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// Waits for the next of the signals `listener` catches; forever when it could not be set
+/// up (the server then stops only when killed).
+#[cfg(unix)]
+async fn next_signal(listener: std::io::Result<tokio::signal::unix::Signal>, name: &str) {
+    match listener {
+        Ok(mut signals) => {
+            signals.recv().await;
+        }
+        Err(err) => {
+            tracing::warn!(%err, "cannot listen for {name}");
+            std::future::pending::<()>().await;
+        }
+    }
 }

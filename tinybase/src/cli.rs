@@ -453,6 +453,8 @@ async fn serve(app: Tinybase) -> Result<()> {
     } else if Users::new(app.database().clone()).count_admins().await? == 0 {
         tracing::warn!("there is no admin yet: {HOW_TO_CREATE_ADMIN}");
     }
+    // Caught from here on: once "listening" is logged, a stop request must be honoured.
+    let shutdown = shutdown_signal();
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = TcpListener::bind(&address)
         .await
@@ -469,7 +471,7 @@ async fn serve(app: Tinybase) -> Result<()> {
         "TinyBase {} listening on {base}",
         env!("CARGO_PKG_VERSION"),
     );
-    app.serve(listener, shutdown_signal()).await?;
+    app.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
