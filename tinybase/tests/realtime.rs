@@ -181,8 +181,8 @@ async fn notes(server: &TestServer, admin: &str, options: Value) {
         .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn creates_updates_and_deletes_arrive_in_order_from_every_write_path() {
+/// A server with a `notes` collection anyone may list and view, and an admin's token.
+async fn public_notes() -> (TestServer, String) {
     let server = TestServer::start().await;
     let admin = server.admin_token().await;
     notes(
@@ -191,6 +191,12 @@ async fn creates_updates_and_deletes_arrive_in_order_from_every_write_path() {
         json!({"list_rule": "public", "view_rule": "public"}),
     )
     .await;
+    (server, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_updates_and_deletes_arrive_in_order_from_every_write_path() {
+    let (server, admin) = public_notes().await;
     let mut stream = Stream::open(&server, "", None).await;
     let client = stream.client_id().await;
     assert_eq!(client.len(), 32, "128 random bits in hex");
@@ -255,14 +261,7 @@ async fn creates_updates_and_deletes_arrive_in_order_from_every_write_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_and_single_record_subscriptions_pick_their_events() {
-    let server = TestServer::start().await;
-    let admin = server.admin_token().await;
-    notes(
-        &server,
-        &admin,
-        json!({"list_rule": "public", "view_rule": "public"}),
-    )
-    .await;
+    let (server, admin) = public_notes().await;
     let watched = server
         .create_record(
             "notes",
@@ -329,14 +328,7 @@ async fn filters_and_single_record_subscriptions_pick_their_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_with_the_same_filter_each_get_what_it_picks() {
-    let server = TestServer::start().await;
-    let admin = server.admin_token().await;
-    notes(
-        &server,
-        &admin,
-        json!({"list_rule": "public", "view_rule": "public"}),
-    )
-    .await;
+    let (server, admin) = public_notes().await;
     let mut streams = Vec::new();
     for filter in ["rating > 3", "rating > 3", "rating <= 3"] {
         streams.push(
@@ -423,14 +415,7 @@ async fn only_titles(stream: &mut Stream, count: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changed_and_overlapping_subscriptions_take_each_change_once() {
-    let server = TestServer::start().await;
-    let admin = server.admin_token().await;
-    notes(
-        &server,
-        &admin,
-        json!({"list_rule": "public", "view_rule": "public"}),
-    )
-    .await;
+    let (server, admin) = public_notes().await;
     let first = server
         .create_record(
             "notes",
@@ -594,14 +579,7 @@ async fn events_follow_the_rules_of_the_identity_that_subscribed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnecting_client_gets_exactly_what_it_missed_or_a_reset() {
-    let server = TestServer::start().await;
-    let admin = server.admin_token().await;
-    notes(
-        &server,
-        &admin,
-        json!({"list_rule": "public", "view_rule": "public"}),
-    )
-    .await;
+    let (server, admin) = public_notes().await;
     let mut stream = Stream::open(&server, "", None).await;
     let client = stream.client_id().await;
     subscribe(&server, &client, None, json!([{"collection": "notes"}])).await;
@@ -837,14 +815,7 @@ async fn the_subscription_limit_per_client_is_a_setting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_subscribers_each_get_every_event() {
-    let server = TestServer::start().await;
-    let admin = server.admin_token().await;
-    notes(
-        &server,
-        &admin,
-        json!({"list_rule": "public", "view_rule": "public"}),
-    )
-    .await;
+    let (server, admin) = public_notes().await;
     let mut streams = Vec::new();
     for _ in 0..50 {
         streams.push(Stream::subscribed(&server, json!([{"collection": "notes"}])).await);
