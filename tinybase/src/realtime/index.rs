@@ -42,6 +42,23 @@ struct Group {
     clients: HashMap<usize, u32>,
 }
 
+/// The collection subscriptions among `subscriptions` (channels are not indexed), as
+/// collection id, record id and shared filter.
+fn collection_subscriptions(
+    subscriptions: &[Subscription],
+) -> impl Iterator<Item = (&String, &Option<String>, &Option<Arc<RecordFilter>>)> {
+    subscriptions
+        .iter()
+        .filter_map(|subscription| match subscription {
+            Subscription::Collection {
+                collection_id,
+                record_id,
+                filter,
+            } => Some((collection_id, record_id, filter)),
+            Subscription::Channel(_) => None,
+        })
+}
+
 /// One client a change reached: its slot, and whether only collection-wide
 /// subscriptions took the change (the list rule then applies on top of the view rule).
 pub(super) type Reached = (usize, bool);
@@ -49,15 +66,7 @@ pub(super) type Reached = (usize, bool);
 impl Index {
     /// Adds the collection subscriptions of the client in `slot`.
     pub(super) fn add(&mut self, slot: usize, subscriptions: &[Subscription]) {
-        for subscription in subscriptions {
-            let Subscription::Collection {
-                collection_id,
-                record_id,
-                filter,
-            } = subscription
-            else {
-                continue;
-            };
+        for (collection_id, record_id, filter) in collection_subscriptions(subscriptions) {
             let watchers = self.collections.entry(collection_id.clone()).or_default();
             let groups = match record_id {
                 Some(id) => watchers.records.entry(id.clone()).or_default(),
@@ -69,15 +78,7 @@ impl Index {
 
     /// Removes what [`Index::add`] added for the same `slot` and `subscriptions`.
     pub(super) fn remove(&mut self, slot: usize, subscriptions: &[Subscription]) {
-        for subscription in subscriptions {
-            let Subscription::Collection {
-                collection_id,
-                record_id,
-                filter,
-            } = subscription
-            else {
-                continue;
-            };
+        for (collection_id, record_id, filter) in collection_subscriptions(subscriptions) {
             let Some(watchers) = self.collections.get_mut(collection_id) else {
                 continue;
             };
