@@ -17,15 +17,28 @@ use rusqlite::hooks::Action;
 /// The tables whose rows decide who a bearer token belongs to.
 const IDENTITY_TABLES: [&str; 2] = ["users", "auth_tokens"];
 
-/// Counts the ended write transactions that changed an identity table.
-#[derive(Default)]
+/// Counts the ended write transactions that changed an identity table of one database.
 pub(super) struct IdentityChanges {
+    /// Tells this database apart from others open in the process (remembered identities
+    /// are filed under it).
+    database: u64,
     /// Set by the update hook while a transaction changes an identity table.
     touched: AtomicBool,
     version: AtomicU64,
 }
 
 impl IdentityChanges {
+    /// The changes of a newly opened database, with an id no other database opened by
+    /// this process has.
+    pub(super) fn new() -> Self {
+        static NEXT_DATABASE: AtomicU64 = AtomicU64::new(0);
+        Self {
+            database: NEXT_DATABASE.fetch_add(1, Ordering::Relaxed),
+            touched: AtomicBool::new(false),
+            version: AtomicU64::new(0),
+        }
+    }
+
     /// Reports `conn`'s changes to identity tables to `changes`. For the writer
     /// connection: every write goes through it.
     pub(super) fn watch(changes: &Arc<Self>, conn: &Connection) -> rusqlite::Result<()> {
@@ -39,23 +52,17 @@ impl IdentityChanges {
         ))
     }
 
-    /// Called once a write transaction has ended (committed or not), before its callers
-    /// are answered: a transaction that touched an identity table moves the version on.
+    /// Called once a write transaction or work on the bare connection has ended
+    /// (committed or not), before its callers are answered: if it touched an identity
+    /// table, the version moves on.
     pub(super) fn transaction_ended(&self) {
         if self.touched.swap(false, Ordering::Relaxed) {
             self.version.fetch_add(1, Ordering::Release);
         }
     }
 
-    /// Called after work on the bare connection (maintenance, a restore): it may have
-    /// changed anything, including tables the hook does not see rows of.
-    pub(super) fn anything_changed(&self) {
-        self.touched.store(false, Ordering::Relaxed);
-        self.version.fetch_add(1, Ordering::Release);
-    }
-
-    /// The current version: take it before reading.
-    pub(super) fn version(&self) -> u64 {
-        self.version.load(Ordering::Acquire)
+    /// The database's id and its current version: take them before reading.
+    pub(super) fn version(&self) -> (u64, u64) {
+        (self.database, self.version.load(Ordering::Acquire))
     }
 }

@@ -88,8 +88,6 @@ struct Inner {
     /// When `users` or `auth_tokens` last changed; `None` for a read replica, whose file
     /// changes from outside, unseen.
     identity: Option<Arc<identity::IdentityChanges>>,
-    /// Tells this database apart from others open in the process.
-    id: u64,
     /// Held shared while the database is open, so a restore cannot replace it under us.
     /// Declared last so it is released after everything above (fields drop in order).
     _lock: DatabaseLock,
@@ -147,7 +145,7 @@ impl Database {
             .min_idle(Some(1))
             .build(manager)?;
 
-        let identity = Arc::new(identity::IdentityChanges::default());
+        let identity = Arc::new(identity::IdentityChanges::new());
         identity::IdentityChanges::watch(&identity, &writer)?;
         let (jobs, queue) = mpsc::channel();
         let stats = Arc::new(writer::Stats::default());
@@ -170,7 +168,6 @@ impl Database {
                 thread: Some(thread),
                 stats,
                 identity: Some(identity),
-                id: next_database_id(),
                 _lock: lock,
             }),
         })
@@ -210,7 +207,6 @@ impl Database {
                 thread_id: None,
                 stats: Arc::new(writer::Stats::default()),
                 identity: None,
-                id: next_database_id(),
                 _lock: lock,
             }),
         })
@@ -231,8 +227,7 @@ impl Database {
     /// remembered under (see `identity.rs`). Take it before the read. `None` for a read
     /// replica, where such changes arrive unseen.
     pub(crate) fn identity_version(&self) -> Option<(u64, u64)> {
-        let identity = self.inner.identity.as_ref()?;
-        Some((self.inner.id, identity.version()))
+        Some(self.inner.identity.as_ref()?.version())
     }
 
     /// Runs `f` with a read-only connection on the blocking pool.
@@ -598,12 +593,6 @@ fn run_whole(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
     let mut statement = conn.prepare_cached(sql)?;
     statement.reset_status(rusqlite::StatementStatus::VmStep);
     statement.execute([])
-}
-
-/// A number no other database opened by this process has.
-fn next_database_id() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A write reached the database of a read replica (forwarding to the primary missed it).

@@ -200,7 +200,7 @@ pub(super) fn run(
         match job {
             Job::Raw(f) => {
                 run_raw(&mut conn, f);
-                identity.anything_changed();
+                identity.transaction_ended();
             }
             Job::Write(write) => {
                 next = run_batch(&mut conn, write, &jobs, &stats, &identity);
