@@ -904,3 +904,145 @@ async fn expression_rules_decide_delivery_even_through_relations() {
         }
     }
 }
+
+/// A raw connection to `server`, with `head` sent in one write (or in two, `pause` apart,
+/// when `split_at` is given).
+async fn raw_request(
+    server: &TestServer,
+    head: &str,
+    split_at: Option<usize>,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(server.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    match split_at {
+        None => tcp.write_all(head.as_bytes()).await.unwrap(),
+        Some(at) => {
+            tcp.write_all(&head.as_bytes()[..at]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            tcp.write_all(&head.as_bytes()[at..]).await.unwrap();
+        }
+    }
+    tcp
+}
+
+/// Reads from `tcp` until `text` has arrived (or the connection ends, or 10 s pass) and
+/// returns everything read.
+async fn read_until(tcp: &mut tokio::net::TcpStream, text: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen).contains(text) {
+        let mut buf = [0; 4096];
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+const STREAM_HEAD: &str = "GET /api/realtime HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_sent_chunked_with_the_usual_headers_and_then_closed() {
+    let server = TestServer::start().await;
+    let mut tcp = raw_request(&server, STREAM_HEAD, None).await;
+    let answer = read_until(&mut tcp, "event: connected").await;
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a whole head");
+    let lines: Vec<&str> = head.split("\r\n").collect();
+    assert_eq!(lines[0], "HTTP/1.1 200 OK", "{head}");
+    for expected in [
+        "content-type: text/event-stream",
+        "cache-control: no-cache",
+        "transfer-encoding: chunked",
+        "connection: close",
+    ] {
+        assert!(lines.contains(&expected), "no {expected:?} in {head}");
+    }
+    for name in ["x-request-id: ", "date: "] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(name)),
+            "no {name} in {head}"
+        );
+    }
+    // One chunk: its size in hex, then exactly that many bytes, the `connected` event.
+    let (size, rest) = body.split_once("\r\n").unwrap();
+    let size = usize::from_str_radix(size, 16).unwrap();
+    let event = &rest[..size];
+    assert!(event.starts_with("event: connected\n"), "{event:?}");
+    assert!(event.ends_with("\n\n"), "{event:?}");
+    assert_eq!(&rest[size..size + 2], "\r\n");
+
+    // A refused stream is answered with a length and closed: no chunked error.
+    let mut tcp = raw_request(
+        &server,
+        "GET /api/realtime HTTP/1.1\r\nhost: x\r\nlast-event-id: soon\r\n\r\n",
+        None,
+    )
+    .await;
+    let answer = read_until(&mut tcp, "\u{0}never").await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{head}");
+    assert!(
+        head.contains(&format!("content-length: {}\r\n", body.len())),
+        "{head}"
+    );
+    assert!(head.contains("connection: close"), "{head}");
+    let error: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(error["error"]["code"], "bad_request", "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_its_connection_stops_receiving_at_once() {
+    let server = TestServer::start().await;
+    let admin = server.admin_token().await;
+    let mut tcp = raw_request(&server, STREAM_HEAD, None).await;
+    let answer = read_until(&mut tcp, "\n\n").await;
+    let start = answer.find("{\"client_id\":\"").unwrap() + 14;
+    let client = &answer[start..start + answer[start..].find('"').unwrap()];
+    let (status, _) = subscribe(&server, client, None, json!([{"channel": "news"}])).await;
+    assert_eq!(status, StatusCode::OK);
+    let announce = || async {
+        server
+            .post(
+                "/api/functions/announce",
+                Some(&admin),
+                json!({"channel": "news", "text": "hello"}),
+            )
+            .await
+            .1
+    };
+    assert_eq!(announce().await, 1);
+    drop(tcp);
+    // Noticed from the connection itself, not from failing to write the next event to
+    // it (nothing is published meanwhile) nor from the next keep-alive comment (20 s).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        announce().await,
+        0,
+        "a closed stream still counted as listening"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_request_arriving_in_pieces_or_with_a_body_is_still_served() {
+    let server = TestServer::start().await;
+    // The head in two packets, and a request with a (meaningless) body: both take the
+    // general path, which keeps the connection open after the response.
+    let with_body = "GET /api/realtime HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nhi";
+    for (head, split) in [(STREAM_HEAD, Some(20)), (with_body, None)] {
+        let mut tcp = raw_request(&server, head, split).await;
+        let answer = read_until(&mut tcp, "event: connected").await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(
+            answer.contains("content-type: text/event-stream"),
+            "{answer}"
+        );
+        assert!(answer.contains("event: connected"), "{answer}");
+        assert!(!answer.contains("connection: close"), "{answer}");
+    }
+}

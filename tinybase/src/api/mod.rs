@@ -6,6 +6,7 @@ mod collection_docs;
 mod docs;
 mod docs_page;
 pub mod error;
+mod event_streams;
 pub mod extract;
 mod fallback;
 pub mod forward;

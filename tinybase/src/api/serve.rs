@@ -24,6 +24,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use super::event_streams;
 use super::slow_clients::{Timeouts, TrackedBody, Watch, WatchedIo};
 use crate::config::ServerSettings;
 use crate::constants::{PARSER_MAX_HEAD_BYTES, PARSER_MAX_HEADERS};
@@ -86,7 +87,7 @@ struct Connection {
 
 impl Connection {
     /// Serves requests until the client is done, too slow, or the server shuts down.
-    async fn run(self, stream: TcpStream, mut stop: watch::Receiver<()>) {
+    async fn run(self, mut stream: TcpStream, mut stop: watch::Receiver<()>) {
         // Responses written in several pieces (files, list pages, event streams) must not
         // wait on Nagle's algorithm: its last small segment waited for the client's
         // delayed acknowledgement, 40 ms per file download. hyper already gathers each
@@ -94,6 +95,29 @@ impl Connection {
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(%err, "could not turn off Nagle's algorithm on a connection");
         }
+        // A new connection is idle until its first bytes: the keep-alive timeout applies.
+        let first_bytes = tokio::select! {
+            taken = event_streams::take_stream_request(&mut stream) => taken,
+            _ = stop.changed() => return,
+            () = sleep_until(self.timeouts.keep_alive.map(|t| tokio::time::Instant::now() + t)) => {
+                tracing::trace!(client = %self.remote, "closed an idle connection");
+                return;
+            }
+        };
+        match first_bytes {
+            Ok(Some(request)) => {
+                event_streams::serve(self.router, self.remote, stream, request).await;
+            }
+            // Boxed: hyper's connection state is large, and a realtime stream's task above
+            // should not carry room for it.
+            Ok(None) => Box::pin(self.serve_with_hyper(stream, stop)).await,
+            Err(err) => tracing::trace!(%err, "connection ended before its first request"),
+        }
+    }
+
+    /// Serves requests with hyper until the client is done, too slow, or the server shuts
+    /// down.
+    async fn serve_with_hyper(self, stream: TcpStream, mut stop: watch::Receiver<()>) {
         let watch = Watch::new(self.timeouts);
         let io = TokioIo::new(WatchedIo::new(stream, Arc::clone(&watch)));
         let router = self.router;
