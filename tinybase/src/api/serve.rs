@@ -4,7 +4,9 @@
 //! `axum::serve` takes no configuration (no timeouts, no parser limits), so connections are
 //! accepted and driven here with hyper directly, the way `axum::serve` does it: one task
 //! per connection, in-flight requests finished on shutdown. Each connection's task also
-//! drops it when its [`Watch`] deadline passes (see `slow_clients.rs`).
+//! drops it when its [`Watch`] deadline passes (see `slow_clients.rs`). A connection that
+//! opens with a realtime stream's request is served without hyper (see
+//! `event_streams.rs`).
 
 use std::convert::Infallible;
 use std::future::Future;
