@@ -54,15 +54,8 @@ const MIN_READ_POOL_SIZE: u32 = 4;
 /// The longest a list (its count and its page) may run before it is stopped.
 pub const QUERY_TIME_LIMIT: Duration = Duration::from_secs(10);
 
-/// The write-ahead log size, in pages, at which a commit checkpoints it into the database
-/// file (SQLite's default is 1,000). A checkpoint runs inside the commit that crosses the
-/// threshold, copies the log's pages into the file and waits for two `fsync`s, while every
-/// write queued behind it waits. At 1,000 pages a steady stream of creates checkpointed
-/// about 35 times a second; at 4,000 it does so a quarter as often, and each checkpoint
-/// copies the index pages that many commits rewrote once rather than once per 1,000
-/// pages: about 10 % less CPU per create, measured with the create benchmark. Larger
-/// thresholds made each checkpoint's stall long enough to show in the p99.
-const AUTO_CHECKPOINT_PAGES: i64 = 4000;
+/// SQLite's default automatic checkpoint threshold, in log pages.
+const AUTO_CHECKPOINT_PAGES: i64 = 1000;
 
 /// SQLite virtual-machine steps between two looks at the clock.
 const TIME_CHECK_STEPS: i32 = 10_000;
@@ -135,7 +128,6 @@ impl Database {
             Error::internal(format!("cannot open database {}: {err}", path.display()))
         })?;
         connection::configure(&writer, connection::Role::Writer)?;
-        writer.pragma_update(None, "wal_autocheckpoint", AUTO_CHECKPOINT_PAGES)?;
         migrations::apply(&mut writer)?;
         // 0x10002: analyse every table that needs it, as SQLite advises for long-lived
         // connections, so the planner has statistics from the start. The records table is
@@ -417,8 +409,8 @@ impl Database {
         .await
     }
 
-    /// Switches SQLite's automatic checkpoints after commits on (`true`: whenever the log
-    /// reaches [`AUTO_CHECKPOINT_PAGES`], as from the start) or off. Off while Litestream runs: it checkpoints itself,
+    /// Switches SQLite's automatic checkpoints after commits on (`true`, SQLite's default
+    /// of every 1,000 pages) or off. Off while Litestream runs: it checkpoints itself,
     /// once it has shipped what the checkpoint would fold away.
     ///
     /// # Errors

@@ -287,7 +287,7 @@ async fn automatic_checkpoints_can_be_left_to_litestream_and_taken_back() {
     assert_eq!(
         threshold(&db).await,
         AUTO_CHECKPOINT_PAGES,
-        "the threshold set at open"
+        "SQLite's default"
     );
     db.set_auto_checkpoint(false).await.unwrap();
     assert_eq!(threshold(&db).await, 0);
