@@ -177,11 +177,14 @@ def measure_load(server: Server, client: Path, args, scratch: Path) -> dict:
 def failures(results: dict) -> list[str]:
     bad = []
     for name, r in results.items():
-        d = r["delivery"]
-        if d["write_errors"]:
-            bad.append(f"{name}: {d['write_errors']} failed writes")
-        if d["delivered"] < d["expected"]:
-            bad.append(f"{name}: {d['expected'] - d['delivered']} events not delivered")
+        if r["delivery"]["write_errors"]:
+            bad.append(f"{name}: {r['delivery']['write_errors']} failed writes")
+        # Per round: a round that counts late events of the one before must not hide
+        # another round's missing ones in the totals.
+        for n, d in enumerate(r["delivery_rounds"], 1):
+            if d["delivered"] < d["expected"]:
+                bad.append(f"{name}: {d['expected'] - d['delivered']} events not "
+                           f"delivered in round {n}")
         if r["create_errors"]:
             bad.append(f"{name}: {r['create_errors']} failed creates under wrk")
     return bad
